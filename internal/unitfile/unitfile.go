@@ -43,7 +43,8 @@ func Parse(content string) (*Unit, error) {
 			if strings.HasPrefix(next, "#") || strings.HasPrefix(next, ";") {
 				continue
 			}
-			line = strings.TrimSuffix(line, `\`) + " " + next
+			line = strings.TrimSpace(strings.TrimSuffix(line, `\`)) +
+				" " + next
 		}
 		switch {
 		case line == "", line[0] == '#', line[0] == ';':
@@ -131,19 +132,23 @@ func (u *Unit) CheckExec() []error {
 // numeric ids and specifiers (%i) that only resolve at run time.
 func (u *Unit) Accounts() (users, groups []Entry) {
 	for _, e := range u.Entries {
-		if e.Value == "" || strings.Contains(e.Value, "%") || isNumber(e.Value) {
-			continue
-		}
+		var names []string
 		switch e.Key {
-		case "User":
-			users = append(users, e)
-		case "Group":
-			groups = append(groups, e)
+		case "User", "Group":
+			names = []string{e.Value}
 		case "SupplementaryGroups":
-			for _, g := range strings.Fields(e.Value) {
-				g2 := e
-				g2.Value = g
-				groups = append(groups, g2)
+			names = strings.Fields(e.Value)
+		}
+		for _, n := range names {
+			if n == "" || strings.Contains(n, "%") || isNumber(n) {
+				continue
+			}
+			one := e
+			one.Value = n
+			if e.Key == "User" {
+				users = append(users, one)
+			} else {
+				groups = append(groups, one)
 			}
 		}
 	}
