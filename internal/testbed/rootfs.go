@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kiln-images/kiln/internal/cachedir"
 	"github.com/kiln-images/kiln/internal/rootfs"
 )
 
@@ -22,19 +23,6 @@ func Spec() rootfs.Spec {
 		Variant:  "minbase",
 		Packages: []string{"systemd", "docker.io"},
 	}
-}
-
-// CacheDir is where kiln keeps what survives between runs: KILN_CACHE_DIR,
-// or kiln/ in the user's cache folder.
-func CacheDir() string {
-	if d := os.Getenv("KILN_CACHE_DIR"); d != "" {
-		return d
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		d = os.TempDir()
-	}
-	return filepath.Join(d, "kiln")
 }
 
 // RequireRoot skips t unless it runs as root, saying why.
@@ -51,7 +39,7 @@ func RequireRoot(t testing.TB) {
 func Rootfs(t testing.TB) string {
 	t.Helper()
 	RequireRoot(t)
-	cache := rootfs.Cache{Dir: filepath.Join(CacheDir(), "rootfs")}
+	cache := rootfs.Cache{Dir: filepath.Join(cachedir.Root(), "rootfs")}
 	base, _, err := cache.Get(context.Background(), Spec())
 	if err != nil {
 		t.Fatalf("building base root file system: %v", err)
