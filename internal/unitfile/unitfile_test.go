@@ -51,7 +51,7 @@ func TestParse(t *testing.T) {
 func TestProblems(t *testing.T) {
 	for _, tc := range []struct {
 		name, unit, want string
-		installable     bool
+		installable      bool
 	}{
 		{name: "no install section", unit: "[Service]\nExecStart=/bin/true\n"},
 		{name: "empty install section",

@@ -43,8 +43,9 @@ func (c *Config) prepare() (name.Reference, name.Tag, error) {
 	if c.Image == "" {
 		errs = append(errs, errors.New("image: required"))
 	} else if err != nil {
+		// ggcr's message only repeats the reference; the form helps more.
 		errs = append(errs, fmt.Errorf("image: %q is not an image "+
-			"reference: %w", c.Image, err))
+			"reference (registry/repository[:tag|@sha256:digest])", c.Image))
 	}
 	tag, err := name.NewTag(c.LocalName)
 	if c.LocalName == "" {
