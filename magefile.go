@@ -8,9 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/kiln-images/kiln/internal/bake"
+	"github.com/kiln-images/kiln/internal/disk"
 	"github.com/kiln-images/kiln/internal/tools"
 )
 
@@ -65,10 +68,42 @@ func Plugin(ctx context.Context) error {
 // Generate regenerates the HCL2 specs of the config structs.
 func Generate() error { return sh("go", "generate", "./...") }
 
-// Build bakes an image. For now it installs the plugin for Packer.
-func Build(ctx context.Context) error {
-	// TODO(#3): bake images/wpt-server with kiln-local into dist/.
+// Build bakes the default image, images/wpt-server, offline with
+// kiln-local into dist/ (as root; about 5 min cold, 1 min warm).
+func Build(ctx context.Context) error { return Bake(ctx, "wpt-server") }
+
+// Bake bakes images/<image> into dist/. KILN_CONTAINER_IMAGE names the
+// server's container; unset, an offline stand-in is served and baked.
+func Bake(ctx context.Context, image string) error {
+	pkgs := append(append([]string{}, hostPackages...), disk.HostPackages...)
+	if err := tools.EnsureDebianPackages(ctx, pkgs, os.Stdout); err != nil {
+		return err
+	}
 	mg.CtxDeps(ctx, Plugin)
+	project, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	art, err := bake.Run(ctx, bake.Options{
+		Image:     image,
+		Project:   project,
+		Packer:    filepath.Join(project, tools.PackerPath(toolsDir)),
+		PluginDir: filepath.Join(project, toolsDir, "plugins"),
+		OutputDir: "dist",
+		Container: os.Getenv("KILN_CONTAINER_IMAGE"),
+		Force:     os.Getenv("KILN_FORCE") != "",
+		Out:       os.Stdout,
+	})
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(art)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nBaked %s: %s (%d MiB) and its manifest, in %s\n", image,
+		art, fi.Size()>>20, time.Since(start).Round(time.Second))
 	return nil
 }
 

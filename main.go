@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/plugin"
 
+	"github.com/kiln-images/kiln/builder/local"
 	"github.com/kiln-images/kiln/provisioners/container"
 	"github.com/kiln-images/kiln/provisioners/systemd"
 	"github.com/kiln-images/kiln/provisioners/users"
@@ -16,6 +17,7 @@ import (
 
 func main() {
 	pps := plugin.NewSet()
+	pps.RegisterBuilder("local", new(local.Builder))
 	pps.RegisterProvisioner("users", new(users.Provisioner))
 	pps.RegisterProvisioner("container", new(container.Provisioner))
 	pps.RegisterProvisioner("systemd", new(systemd.Provisioner))

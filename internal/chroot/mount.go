@@ -85,9 +85,30 @@ func unmount(target string) error {
 	return nil
 }
 
-// Under lists the mount points at or below dir, from /proc/self/mounts.
-// Tests use it to prove that nothing was left mounted.
+// UnmountUnder unmounts whatever is still mounted at or below dir,
+// deepest first: what others left there, such as the private bind mount
+// dockerd makes of its data root and leaves when it dies.
+func UnmountUnder(dir string) error {
+	mps, err := Under(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := len(mps) - 1; i >= 0; i-- {
+		if err := unmount(mps[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Under lists the mount points at or below dir, from /proc/self/mounts,
+// sorted so that a parent comes before what is mounted inside it.
 func Under(dir string) ([]string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading mounts: %w", err)
+	}
 	f, err := os.Open("/proc/self/mounts")
 	if err != nil {
 		return nil, fmt.Errorf("reading mounts: %w", err)

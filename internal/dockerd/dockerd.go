@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -63,9 +65,13 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		"--host=unix://"+o.Socket,
 		"--iptables=false", "--ip-masq=false", "--bridge=none",
 	)
+	// The last lines always go to tail, to explain a failed start.
+	tail := &tailWriter{}
+	out := io.Writer(tail)
 	if o.Log != nil {
-		cmd.Stdout, cmd.Stderr = o.Log, o.Log
+		out = io.MultiWriter(o.Log, tail)
 	}
+	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so that a stop reaches containerd too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -79,7 +85,7 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		timeout = 60 * time.Second
 	}
 	if err := d.waitReady(ctx, timeout); err != nil {
-		return nil, errors.Join(err, d.Stop())
+		return nil, errors.Join(fmt.Errorf("%w\n%s", err, tail), d.Stop())
 	}
 	return d, nil
 }
@@ -136,4 +142,26 @@ func (d *Daemon) Stop() error {
 	// containerd, started by dockerd, exits with it; make sure.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	return nil
+}
+
+// tailWriter keeps the last few KiB written to it.
+type tailWriter struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 4096 {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-2048:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.buf))
 }

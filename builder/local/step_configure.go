@@ -1,0 +1,53 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// networkUnit brings up every wired interface with DHCP, which is how both
+// GCE and QEMU's user-mode network hand out addresses.
+const networkUnit = `[Match]
+Name=en* eth*
+
+[Network]
+DHCP=yes
+`
+
+// stepConfigure gives the image what every kiln image has: DHCP on its
+// interfaces, a neutral host name (GCE's guest agent sets the real one)
+// and an empty /etc/fstab entry set that the disk step completes.
+type stepConfigure struct{}
+
+func (s *stepConfigure) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	ui := state.Get("ui").(packersdk.Ui)
+	r := runOf(state)
+	files := map[string]string{
+		"etc/systemd/network/80-kiln-dhcp.network": networkUnit,
+		"etc/hostname": "localhost\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(r.root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return halt(state, ui, fmt.Errorf("configuring image: %w", err))
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return halt(state, ui, fmt.Errorf("configuring image: %w", err))
+		}
+	}
+	cmd := exec.CommandContext(ctx, "chroot", r.root, "systemctl", "enable",
+		"systemd-networkd.service", "systemd-resolved.service")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return halt(state, ui, fmt.Errorf("enabling networking: %w: %s",
+			err, out))
+	}
+	return multistep.ActionContinue
+}
+
+func (s *stepConfigure) Cleanup(multistep.StateBag) {}
