@@ -20,22 +20,13 @@ import (
 
 	"github.com/kiln-images/kiln/internal/guest"
 	"github.com/kiln-images/kiln/internal/imagepull"
+	"github.com/kiln-images/kiln/internal/manifest"
 )
 
 // RecordDir is where each loaded image is recorded in the image, one JSON
 // file per local name, for builders to put on the image and for the ready
 // signal to report.
-const RecordDir = "/var/lib/kiln/containers"
-
-// Record is what a loaded image leaves in RecordDir.
-type Record struct {
-	LocalName string `json:"local_name"`
-	Reference string `json:"reference"` // as the template gave it
-	Digest    string `json:"digest"`    // repo@sha256:..., the platform's
-	ID        string `json:"id"`        // the config digest: docker's ID
-	Revision  string `json:"revision,omitempty"`
-	Source    string `json:"source,omitempty"`
-}
+const RecordDir = "/" + manifest.ContainerRecords
 
 // Provisioner implements packersdk.Provisioner.
 type Provisioner struct {
@@ -122,7 +113,7 @@ func (p *Provisioner) provision(ctx context.Context, ui packersdk.Ui,
 	if err != nil {
 		return err
 	}
-	rec := Record{
+	rec := manifest.Container{
 		LocalName: p.tag.String(), Reference: p.config.Image,
 		Digest: pulled.Digest.String(), ID: pulled.ID.String(),
 		Revision: pulled.Revision, Source: pulled.Source,

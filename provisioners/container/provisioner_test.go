@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/kiln-images/kiln/internal/manifest"
 	"github.com/kiln-images/kiln/internal/testbed"
 )
 
@@ -113,12 +114,12 @@ func TestProvisionChroot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec Record
+	var rec manifest.Container
 	if err := json.Unmarshal(b, &rec); err != nil {
 		t.Fatal(err)
 	}
 	digest, _ := img.Digest()
-	want := Record{LocalName: "wpt-server:baked",
+	want := manifest.Container{LocalName: "wpt-server:baked",
 		Reference: host + "/wpt/server:latest",
 		Digest:    host + "/wpt/server@" + digest.String(), ID: id.String(),
 		Revision: "abc123", Source: "https://example.org/wpt"}
