@@ -26,10 +26,7 @@ var hostPackages = []string{"debootstrap", "docker.io", "pigz"}
 // Test installs what the tests need (Debian packages, the pinned Packer)
 // and runs every test. Tests that need root say so and skip without it.
 func Test(ctx context.Context) error {
-	if err := tools.EnsureDebianPackages(ctx, hostPackages, os.Stdout); err != nil {
-		return err
-	}
-	mg.CtxDeps(ctx, Packer)
+	mg.CtxDeps(ctx, BakeHost, Packer)
 	packer, err := filepath.Abs(tools.PackerPath(toolsDir))
 	if err != nil {
 		return err
@@ -75,26 +72,13 @@ func Build(ctx context.Context) error { return Bake(ctx, "wpt-server") }
 // Bake bakes images/<image> into dist/. KILN_CONTAINER_IMAGE names the
 // server's container; unset, an offline stand-in is served and baked.
 func Bake(ctx context.Context, image string) error {
-	pkgs := append(append([]string{}, hostPackages...), disk.HostPackages...)
-	if err := tools.EnsureDebianPackages(ctx, pkgs, os.Stdout); err != nil {
-		return err
-	}
-	mg.CtxDeps(ctx, Plugin)
-	project, err := os.Getwd()
+	mg.CtxDeps(ctx, BakeHost, Plugin)
+	o, err := bakeOptions(image)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	art, err := bake.Run(ctx, bake.Options{
-		Image:     image,
-		Project:   project,
-		Packer:    filepath.Join(project, tools.PackerPath(toolsDir)),
-		PluginDir: filepath.Join(project, toolsDir, "plugins"),
-		OutputDir: "dist",
-		Container: os.Getenv("KILN_CONTAINER_IMAGE"),
-		Force:     os.Getenv("KILN_FORCE") != "",
-		Out:       os.Stdout,
-	})
+	art, err := bake.Run(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -104,6 +88,60 @@ func Bake(ctx context.Context, image string) error {
 	}
 	fmt.Printf("\nBaked %s: %s (%d MiB) and its manifest, in %s\n", image,
 		art, fi.Size()>>20, time.Since(start).Round(time.Second))
+	return nil
+}
+
+// BakeHost installs the Debian packages a bake runs on the build host.
+func BakeHost(ctx context.Context) error {
+	pkgs := append(append([]string{}, hostPackages...), disk.HostPackages...)
+	return tools.EnsureDebianPackages(ctx, pkgs, os.Stdout)
+}
+
+func bakeOptions(image string) (bake.Options, error) {
+	project, err := os.Getwd()
+	if err != nil {
+		return bake.Options{}, err
+	}
+	return bake.Options{
+		Image:     image,
+		Project:   project,
+		Packer:    filepath.Join(project, tools.PackerPath(toolsDir)),
+		PluginDir: filepath.Join(project, toolsDir, "plugins"),
+		OutputDir: "dist",
+		Container: os.Getenv("KILN_CONTAINER_IMAGE"),
+		Force:     os.Getenv("KILN_FORCE") != "",
+		Out:       os.Stdout,
+	}, nil
+}
+
+// Bench groups the benchmarks that need more than go test.
+type Bench mg.Namespace
+
+// Bake times a cold and a warm bake of wpt-server and its compression.
+func (Bench) Bake(ctx context.Context) error {
+	mg.CtxDeps(ctx, BakeHost, Plugin)
+	o, err := bakeOptions("wpt-server")
+	if err != nil {
+		return err
+	}
+	o.OutputDir = filepath.Join(os.TempDir(), "kiln-bench-dist")
+	defer os.RemoveAll(o.OutputDir)
+	fmt.Println("Baking wpt-server cold (empty cache), then warm...")
+	r, err := bake.Bench(ctx, o)
+	if err != nil {
+		return err
+	}
+	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
+	speed := func(d time.Duration) float64 { return mib(r.RawSize) / d.Seconds() }
+	fmt.Printf("cold bake       %6.1fs\n", r.Cold.Seconds())
+	fmt.Printf("warm bake       %6.1fs\n", r.Warm.Seconds())
+	fmt.Printf("disk.raw        %6.0f MiB\n", mib(r.RawSize))
+	fmt.Printf("tar.gz          %6.0f MiB\n", mib(r.Size))
+	fmt.Printf("pack, parallel  %6.1fs  %5.0f MiB/s\n", r.Parallel.Seconds(),
+		speed(r.Parallel))
+	fmt.Printf("pack, gzip      %6.1fs  %5.0f MiB/s\n", r.Serial.Seconds(),
+		speed(r.Serial))
+	fmt.Printf("parallel/gzip   %6.2fx\n", r.Serial.Seconds()/r.Parallel.Seconds())
 	return nil
 }
 

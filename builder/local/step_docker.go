@@ -28,7 +28,6 @@ func (s *stepDocker) Run(ctx context.Context, state multistep.StateBag) multiste
 	d, err := dockerd.Start(ctx, dockerd.Options{
 		DataRoot: filepath.Join(r.root, "var/lib/docker"),
 		Socket:   filepath.Join(r.root, "run/docker.sock"),
-		StateDir: filepath.Join(r.work, "dockerd"),
 		Log:      nil,
 	})
 	if err != nil {

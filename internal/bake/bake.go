@@ -33,6 +33,7 @@ type Options struct {
 	Container string
 	Force     bool
 	Vars      map[string]string // more -var settings
+	Env       []string          // more environment, e.g. KILN_CACHE_DIR
 	Out       io.Writer         // Packer's output
 }
 
@@ -66,6 +67,7 @@ func Run(ctx context.Context, o Options) (string, error) {
 	cmd.Dir = o.Project
 	cmd.Env = append(os.Environ(), "PACKER_PLUGIN_PATH="+o.PluginDir,
 		"CHECKPOINT_DISABLE=1")
+	cmd.Env = append(cmd.Env, o.Env...)
 	cmd.Stdout, cmd.Stderr = o.Out, o.Out
 	// Packer cleans up on SIGINT; give it the chance before a kill.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }

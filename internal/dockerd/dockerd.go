@@ -24,7 +24,6 @@ import (
 type Options struct {
 	DataRoot string    // the store, e.g. ROOTFS/var/lib/docker
 	Socket   string    // the API socket, e.g. ROOTFS/run/docker.sock
-	StateDir string    // exec root, pid file, config; outside the image
 	Log      io.Writer // the daemon's output; nil discards it
 	// StartTimeout bounds the wait for the API; default 60 s.
 	StartTimeout time.Duration
@@ -34,6 +33,7 @@ type Options struct {
 type Daemon struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
+	state  string
 	Socket string
 }
 
@@ -44,24 +44,30 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, errors.New("dockerd is not installed " +
 			"(apt-get install docker.io)")
 	}
-	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+	// The exec root, pid file and config live in a short path of their
+	// own: containerd's sockets go in the exec root, and a socket path
+	// may not exceed 104 bytes.
+	state, err := os.MkdirTemp("", "kiln-dockerd-")
+	if err != nil {
 		return nil, fmt.Errorf("creating dockerd state folder: %w", err)
 	}
 	// An empty config keeps the host's /etc/docker/daemon.json out.
-	conf := filepath.Join(o.StateDir, "daemon.json")
+	conf := filepath.Join(state, "daemon.json")
 	if err := os.WriteFile(conf, []byte("{}\n"), 0o600); err != nil {
+		os.RemoveAll(state)
 		return nil, fmt.Errorf("writing dockerd config: %w", err)
 	}
 	for _, d := range []string{o.DataRoot, filepath.Dir(o.Socket)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
+			os.RemoveAll(state)
 			return nil, fmt.Errorf("creating %s: %w", d, err)
 		}
 	}
 	cmd := exec.Command(bin,
 		"--config-file="+conf,
 		"--data-root="+o.DataRoot,
-		"--exec-root="+filepath.Join(o.StateDir, "exec"),
-		"--pidfile="+filepath.Join(o.StateDir, "dockerd.pid"),
+		"--exec-root="+filepath.Join(state, "exec"),
+		"--pidfile="+filepath.Join(state, "dockerd.pid"),
 		"--host=unix://"+o.Socket,
 		"--iptables=false", "--ip-masq=false", "--bridge=none",
 	)
@@ -75,9 +81,11 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 	// Its own process group, so that a stop reaches containerd too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(state)
 		return nil, fmt.Errorf("starting dockerd: %w", err)
 	}
-	d := &Daemon{cmd: cmd, exited: make(chan struct{}), Socket: o.Socket}
+	d := &Daemon{cmd: cmd, exited: make(chan struct{}), Socket: o.Socket,
+		state: state}
 	go func() { cmd.Wait(); close(d.exited) }()
 
 	timeout := o.StartTimeout
@@ -125,23 +133,24 @@ func (d *Daemon) waitReady(ctx context.Context, timeout time.Duration) error {
 // Stop asks the daemon to stop, and kills its process group if it has not
 // within 30 s. It returns once the daemon has exited.
 func (d *Daemon) Stop() error {
-	select {
-	case <-d.exited:
-		return nil
-	default:
-	}
+	defer os.RemoveAll(d.state)
 	pgid := d.cmd.Process.Pid
-	_ = syscall.Kill(pgid, syscall.SIGTERM)
+	var err error
 	select {
 	case <-d.exited:
-	case <-time.After(30 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-d.exited
-		return errors.New("dockerd did not stop within 30s; killed")
+	default:
+		_ = syscall.Kill(pgid, syscall.SIGTERM)
+		select {
+		case <-d.exited:
+		case <-time.After(30 * time.Second):
+			err = errors.New("dockerd did not stop within 30s; killed")
+		}
 	}
-	// containerd, started by dockerd, exits with it; make sure.
+	// containerd, started by dockerd, normally exits with it; a dockerd
+	// that died or hung may leave it, so the group goes too.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	return nil
+	<-d.exited
+	return err
 }
 
 // tailWriter keeps the last few KiB written to it.

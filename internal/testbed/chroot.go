@@ -58,7 +58,6 @@ func StartDocker(t testing.TB, root string) *dockerd.Daemon {
 	d, err := dockerd.Start(context.Background(), dockerd.Options{
 		DataRoot: filepath.Join(root, "var/lib/docker"),
 		Socket:   filepath.Join(root, "run/docker.sock"),
-		StateDir: filepath.Join(t.TempDir(), "dockerd"),
 		Log:      &log,
 	})
 	if err != nil {
