@@ -77,9 +77,10 @@ func Fstab() string {
 // partition cannot hold what goes into it.
 var ErrTooSmall = errors.New("disk too small")
 
-// sizeError says which setting is too small, in the builder's words.
+// sizeError says what is too small for what; the caller adds the name
+// of its own setting.
 type sizeError struct {
-	setting, what string
+	setting, what string // "a disk of", "the root file system"
 	size          int64
 	detail        string
 }
@@ -147,7 +148,7 @@ func (s Spec) validate() error {
 	}
 	// The first and the last MiB hold the partition tables.
 	if s.Size < s.ESPSize+2*mib || newLayout(s).root.Size() < minRootSize {
-		return &sizeError{setting: "disk_size", size: s.Size,
+		return &sizeError{setting: "a disk of", size: s.Size,
 			what: "its partitions",
 			detail: fmt.Sprintf("a %s ESP and at least %s of root file system",
 				formatSize(s.ESPSize), formatSize(minRootSize))}
@@ -213,7 +214,8 @@ func Build(ctx context.Context, spec Spec, out string) (err error) {
 	if ok, need, err := espFits(l.esp.Size(), boot); err != nil {
 		return fmt.Errorf("measuring boot files: %w", err)
 	} else if !ok {
-		return &sizeError{setting: "esp_size", size: l.esp.Size(),
+		return &sizeError{setting: "an EFI system partition of",
+			size:   l.esp.Size(),
 			what:   "the boot loader, kernel and initrd",
 			detail: fmt.Sprintf("they need about %s", formatSize(need))}
 	}
@@ -223,7 +225,7 @@ func Build(ctx context.Context, spec Spec, out string) (err error) {
 	}
 	rootSize := l.root.Size() / blockSize * blockSize
 	ok, need := rootFits(rootSize, use)
-	tooSmall := &sizeError{setting: "disk_size", size: s.Size,
+	tooSmall := &sizeError{setting: "a disk of", size: s.Size,
 		what: "the root file system",
 		detail: fmt.Sprintf("it needs about %s, the root partition has %s",
 			formatSize(need), formatSize(rootSize))}

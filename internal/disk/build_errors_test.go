@@ -39,7 +39,7 @@ func TestBuildTooSmall(t *testing.T) {
 			change: func(t *testing.T, root string, s *Spec) {
 				mkfile(t, root, "var/lib/big", string(big), 0o644)
 			},
-			want: "disk_size 64 MiB is too small for the root file system " +
+			want: "a disk of 64 MiB is too small for the root file system " +
 				"(it needs about ",
 		},
 		{
@@ -47,7 +47,7 @@ func TestBuildTooSmall(t *testing.T) {
 			change: func(t *testing.T, root string, s *Spec) {
 				mkfile(t, root, "boot/initrd.img-6.1.0-x", string(big), 0o644)
 			},
-			want: "esp_size 33 MiB is too small for the boot loader, " +
+			want: "an EFI system partition of 33 MiB is too small for the boot loader, " +
 				"kernel and initrd (they need about 40.1 MiB)",
 		},
 		{
@@ -55,7 +55,7 @@ func TestBuildTooSmall(t *testing.T) {
 			change: func(t *testing.T, root string, s *Spec) {
 				s.Size = 32 << 20
 			},
-			want: "disk_size 32 MiB is too small for its partitions " +
+			want: "a disk of 32 MiB is too small for its partitions " +
 				"(a 33 MiB ESP and at least 16 MiB of root file system)",
 		},
 	} {
