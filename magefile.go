@@ -13,8 +13,10 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/kiln-images/kiln/internal/bake"
+	"github.com/kiln-images/kiln/internal/bootbench"
 	"github.com/kiln-images/kiln/internal/disk"
 	"github.com/kiln-images/kiln/internal/tools"
+	"github.com/kiln-images/kiln/internal/vm"
 )
 
 // The folder for tools the targets put in place; reused when present.
@@ -27,6 +29,9 @@ var hostPackages = []string{"debootstrap", "docker.io", "pigz"}
 // and runs every test. Tests that need root say so and skip without it.
 func Test(ctx context.Context) error {
 	mg.CtxDeps(ctx, BakeHost, Packer)
+	if err := tools.EnsureDebianPackages(ctx, vm.HostPackages, os.Stdout); err != nil {
+		return err
+	}
 	packer, err := filepath.Abs(tools.PackerPath(toolsDir))
 	if err != nil {
 		return err
@@ -142,6 +147,39 @@ func (Bench) Bake(ctx context.Context) error {
 	fmt.Printf("pack, gzip      %6.1fs  %5.0f MiB/s\n", r.Serial.Seconds(),
 		speed(r.Serial))
 	fmt.Printf("parallel/gzip   %6.2fx\n", r.Serial.Seconds()/r.Parallel.Seconds())
+	return nil
+}
+
+// Boot boots the baked wpt-server image and the same image configured at
+// boot, three times each, and prints the medians and their ratio.
+func (Bench) Boot(ctx context.Context) error {
+	mg.CtxDeps(ctx, BakeHost, Plugin)
+	if err := tools.EnsureDebianPackages(ctx, vm.HostPackages, os.Stdout); err != nil {
+		return err
+	}
+	o, err := bakeOptions("wpt-server")
+	if err != nil {
+		return err
+	}
+	r, err := bootbench.Run(ctx, bootbench.Options{Bake: o, Progress: os.Stdout})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\ncontainer: %d MB compressed\n", r.ImageSize/1e6)
+	fmt.Printf("%-20s %-28s %s\n", "image", "boot to healthy (runs)", "median")
+	for _, row := range []struct {
+		name string
+		ds   []time.Duration
+		med  time.Duration
+	}{{"baked", r.Baked, r.MedianBaked},
+		{"configured at boot", r.AtBoot, r.MedianAtBoot}} {
+		runs := ""
+		for _, d := range row.ds {
+			runs += fmt.Sprintf("%5.1fs ", d.Seconds())
+		}
+		fmt.Printf("%-20s %-28s %5.1fs\n", row.name, runs, row.med.Seconds())
+	}
+	fmt.Printf("ratio (at boot / baked): %.2fx\n", r.Ratio)
 	return nil
 }
 

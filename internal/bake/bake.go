@@ -23,7 +23,10 @@ import (
 
 // Options say what to bake and with what.
 type Options struct {
-	Image     string // folder name under images/, e.g. "wpt-server"
+	Image string // folder name under images/, e.g. "wpt-server"
+	// Template is a template folder to bake instead of images/<Image>;
+	// Image then only names the artifact.
+	Template  string
 	Project   string // the repository's root
 	Packer    string // the Packer binary
 	PluginDir string // PACKER_PLUGIN_PATH holding the plugin
@@ -39,7 +42,10 @@ type Options struct {
 
 // Run bakes o.Image and returns the artifact's path.
 func Run(ctx context.Context, o Options) (string, error) {
-	template := filepath.Join(o.Project, "images", o.Image)
+	template := o.Template
+	if template == "" {
+		template = filepath.Join(o.Project, "images", o.Image)
+	}
 	if _, err := os.Stat(template); err != nil {
 		return "", fmt.Errorf("image %q: no folder %s", o.Image, template)
 	}

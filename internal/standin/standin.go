@@ -31,6 +31,19 @@ var epoch = time.Unix(0, 0).UTC()
 
 // Image compiles the server for linux/amd64 and returns its image.
 func Image(ctx context.Context) (v1.Image, error) {
+	server, err := compile(ctx)
+	if err != nil {
+		return nil, err
+	}
+	layer, err := serverLayer(server)
+	if err != nil {
+		return nil, err
+	}
+	return withConfig(layer)
+}
+
+// compile builds the server as a static linux/amd64 binary.
+func compile(ctx context.Context) ([]byte, error) {
 	dir, err := os.MkdirTemp("", "kiln-standin-")
 	if err != nil {
 		return nil, fmt.Errorf("building stand-in: %w", err)
@@ -48,11 +61,11 @@ func Image(ctx context.Context) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building stand-in: %w", err)
 	}
-	return FromBinary(server)
+	return server, nil
 }
 
-// FromBinary wraps a static server binary in an image.
-func FromBinary(server []byte) (v1.Image, error) {
+// serverLayer puts the server binary at /server.
+func serverLayer(server []byte) (v1.Layer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	if err := tw.WriteHeader(&tar.Header{Name: "server", Mode: 0o755,
@@ -70,7 +83,12 @@ func FromBinary(server []byte) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making stand-in layer: %w", err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	return layer, nil
+}
+
+// withConfig stacks layers into an image that runs the server as nobody.
+func withConfig(layers ...v1.Layer) (v1.Image, error) {
+	img, err := mutate.AppendLayers(empty.Image, layers...)
 	if err != nil {
 		return nil, fmt.Errorf("making stand-in image: %w", err)
 	}
