@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/plugin"
 
 	"github.com/kiln-images/kiln/builder/local"
+	"github.com/kiln-images/kiln/postprocessor/gceimport"
 	"github.com/kiln-images/kiln/provisioners/container"
 	"github.com/kiln-images/kiln/provisioners/systemd"
 	"github.com/kiln-images/kiln/provisioners/users"
@@ -21,6 +22,7 @@ func main() {
 	pps.RegisterProvisioner("users", new(users.Provisioner))
 	pps.RegisterProvisioner("container", new(container.Provisioner))
 	pps.RegisterProvisioner("systemd", new(systemd.Provisioner))
+	pps.RegisterPostProcessor("gce-import", new(gceimport.PostProcessor))
 	pps.SetVersion(version.PluginVersion)
 	if err := pps.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
