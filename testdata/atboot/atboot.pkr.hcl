@@ -49,7 +49,7 @@ build {
 
   provisioner "file" {
     source      = "${path.root}/../../images/wpt-server/wpt-server.service"
-    destination = "/usr/local/share/firstboot/wpt-server.service"
+    destination = "/usr/local/share/wpt-server.service"
   }
 
   provisioner "shell" {

@@ -11,7 +11,7 @@ id wpt-server >/dev/null 2>&1 ||
 	useradd --uid 1000 --gid wpt-server --groups wpt-sync --create-home wpt-server
 docker pull "$IMAGE"
 docker tag "$IMAGE" wpt-server:baked
-cp /usr/local/share/firstboot/wpt-server.service /etc/systemd/system/
+cp /usr/local/share/wpt-server.service /etc/systemd/system/
 systemctl daemon-reload
 systemctl enable --now --no-block wpt-server.service
 touch /var/lib/firstboot.done
