@@ -1,0 +1,310 @@
+package rollout_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kiln-images/kiln/internal/gce"
+	"github.com/kiln-images/kiln/internal/gcetest"
+	"github.com/kiln-images/kiln/internal/rollout"
+	"github.com/kiln-images/kiln/internal/settings"
+)
+
+// The first user's group, as notes/wpt-live.md has it: regional, one
+// zone, two instances behind a target pool, healing on an HTTPS check,
+// updated PROACTIVE with one instance unavailable at most.
+const (
+	project = "kiln-test"
+	region  = "us-central1"
+	mig     = "web"
+	family  = "wpt-server"
+	pool    = "web"
+	oldTpl  = "web-tpl-1" // the group's template before kiln
+)
+
+// A step of emulated time; instances take about four to become healthy.
+const step = 10 * time.Second
+
+// env is an emulator seeded with the group, a client of it for the
+// test's own reads and writes, and settings that point at it.
+type env struct {
+	t     *testing.T
+	srv   *gcetest.Server
+	c     *gce.Client
+	s     settings.Settings
+	clock *emuClock
+}
+
+// inputs are the inputs hashes of the test's images, by number.
+func inputs(n int) string {
+	return strings.Repeat(string(rune('a'+n)), 64)
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvAt(t, nil)
+}
+
+// newEnvAt is newEnv with the settings' endpoint served by wrap, when
+// given, in front of the emulator.
+func newEnvAt(t *testing.T, wrap func(*gcetest.Server) string) *env {
+	t.Helper()
+	srv := gcetest.New(gcetest.Options{Project: project, StepDuration: step})
+	t.Cleanup(srv.Close)
+	c, err := gce.New(t.Context(), project,
+		gce.WithClientOptions(option.WithEndpoint(srv.URL),
+			option.WithoutAuthentication()),
+		gce.WithPollInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	v := &env{t: t, srv: srv, c: c,
+		clock: &emuClock{srv: srv, start: srv.Now()}}
+
+	img := v.image("wpt-server-1", 1)
+	tpl, err := c.InsertTemplate(t.Context(), gce.Global,
+		&computepb.InstanceTemplate{
+			Name: proto.String(oldTpl),
+			Properties: &computepb.InstanceProperties{
+				MachineType: proto.String("e2-medium"),
+				Disks: []*computepb.AttachedDisk{{
+					Boot: proto.Bool(true),
+					InitializeParams: &computepb.AttachedDiskInitializeParams{
+						SourceImage: img.SelfLink,
+						DiskType:    proto.String("pd-ssd"),
+					},
+				}},
+				Tags: &computepb.Tags{Items: []string{"web-allow"}},
+			},
+		})
+	v.check(err)
+	v.check(srv.InsertTargetPool(region, pool))
+	v.check(srv.InsertMIG("regions/"+region, &computepb.InstanceGroupManager{
+		Name:             proto.String(mig),
+		InstanceTemplate: tpl.SelfLink,
+		TargetSize:       proto.Int32(2),
+		TargetPools:      []string{"regions/" + region + "/targetPools/" + pool},
+		AutoHealingPolicies: []*computepb.InstanceGroupManagerAutoHealingPolicy{{
+			HealthCheck:     proto.String("global/healthChecks/web"),
+			InitialDelaySec: proto.Int32(180),
+		}},
+		UpdatePolicy: &computepb.InstanceGroupManagerUpdatePolicy{
+			Type:           proto.String("PROACTIVE"),
+			MinimalAction:  proto.String("REPLACE"),
+			MaxUnavailable: &computepb.FixedOrPercent{Fixed: proto.Int32(1)},
+		},
+	}))
+	v.settle()
+
+	endpoint := srv.URL
+	if wrap != nil {
+		endpoint = wrap(srv)
+	}
+	dir := t.TempDir()
+	err = os.WriteFile(filepath.Join(dir, "test.json"), []byte(`{
+  "project": "`+project+`",
+  "region": "`+region+`",
+  "mig": "`+mig+`",
+  "family": "`+family+`",
+  "bucket": "kiln-test-images"
+}`), 0o644)
+	v.check(err)
+	vars := map[string]string{"KILN_ENV": "test",
+		"KILN_COMPUTE_ENDPOINT": endpoint}
+	v.s, err = settings.Load(dir, func(k string) (string, bool) {
+		val, ok := vars[k]
+		return val, ok
+	})
+	v.check(err)
+	return v
+}
+
+func (v *env) check(err error) {
+	v.t.Helper()
+	if err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+// opts are the options the mage targets pass, with the emulator's clock
+// and operations polled without pausing.
+func (v *env) opts() rollout.Options {
+	return rollout.Options{
+		Progress: testWriter{v.t},
+		Clock:    v.clock,
+		Compute:  []gce.Option{gce.WithPollInterval(0)},
+	}
+}
+
+// image makes an active image of the family with inputs hash n.
+func (v *env) image(name string, n int) *computepb.Image {
+	v.t.Helper()
+	img, err := v.c.InsertImage(v.t.Context(), &computepb.Image{
+		Name:        proto.String(name),
+		Family:      proto.String(family),
+		RawDisk:     &computepb.RawDisk{Source: proto.String("gs://b/" + name)},
+		Labels:      map[string]string{rollout.LabelInputs: inputs(n)[:32]},
+		Description: proto.String("inputs_hash " + inputs(n)),
+	})
+	v.check(err)
+	return img
+}
+
+// settle steps until the group is stable.
+func (v *env) settle() {
+	v.t.Helper()
+	for i := 0; i < 60; i++ {
+		if st := v.group().GetStatus(); st.GetIsStable() {
+			return
+		}
+		v.srv.Step()
+	}
+	v.t.Fatalf("MIG not stable after 60 steps: %s", v.describe())
+}
+
+func (v *env) group() *computepb.InstanceGroupManager {
+	v.t.Helper()
+	igm, err := v.c.MIG(v.t.Context(), gce.Region(region), mig)
+	v.check(err)
+	return igm
+}
+
+func (v *env) instances() []*computepb.ManagedInstance {
+	v.t.Helper()
+	ms, err := v.c.ListManagedInstances(v.t.Context(), gce.Region(region), mig)
+	v.check(err)
+	return ms
+}
+
+// describe lists the instances as "name template status health".
+func (v *env) describe() string {
+	var parts []string
+	for _, m := range v.instances() {
+		h := ""
+		if hs := m.GetInstanceHealth(); len(hs) > 0 {
+			h = hs[0].GetDetailedHealthState()
+		}
+		parts = append(parts, strings.Join([]string{m.GetName(),
+			base(m.GetVersion().GetInstanceTemplate()), m.GetCurrentAction(),
+			m.GetInstanceStatus(), h}, " "))
+	}
+	return "[" + strings.Join(parts, "; ") + "]"
+}
+
+// onTemplates counts the instances per template.
+func (v *env) onTemplates() map[string]int {
+	n := map[string]int{}
+	for _, m := range v.instances() {
+		n[base(m.GetVersion().GetInstanceTemplate())]++
+	}
+	return n
+}
+
+// healthy counts the instances that run and pass their health check.
+func (v *env) healthy() int {
+	n := 0
+	for _, m := range v.instances() {
+		hs := m.GetInstanceHealth()
+		if m.GetInstanceStatus() == "RUNNING" && len(hs) > 0 &&
+			hs[0].GetDetailedHealthState() == "HEALTHY" {
+			n++
+		}
+	}
+	return n
+}
+
+// versions lists the group's version templates, main first.
+func (v *env) versions() []string {
+	var ts []string
+	for _, ver := range v.group().GetVersions() {
+		ts = append(ts, base(ver.GetInstanceTemplate()))
+	}
+	return ts
+}
+
+func (v *env) imageState(name string) string {
+	v.t.Helper()
+	img, err := v.c.Image(v.t.Context(), name)
+	v.check(err)
+	if st := img.GetDeprecated().GetState(); st != "" {
+		return st
+	}
+	return "ACTIVE"
+}
+
+// mutations counts the requests that change something.
+func mutations(stats map[string]int) int {
+	n := 0
+	for method, c := range stats {
+		for _, verb := range []string{".insert", ".patch", ".delete",
+			".deprecate", ".setLabels"} {
+			if strings.HasSuffix(method, verb) {
+				n += c
+			}
+		}
+	}
+	return n
+}
+
+func base(link string) string { return link[strings.LastIndex(link, "/")+1:] }
+
+// emuClock is the emulator's time: a sleep moves it on, a step at a
+// time, so that a test can look at the group after every step.
+type emuClock struct {
+	srv       *gcetest.Server
+	start     time.Time
+	sleeps    int
+	onSleep   func(n int) // before the nth sleep
+	afterStep func()
+}
+
+func (c *emuClock) Now() time.Time { return c.srv.Now() }
+
+func (c *emuClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.sleeps++
+	if c.onSleep != nil {
+		c.onSleep(c.sleeps)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for d > 0 {
+		left := step - c.srv.Now().Sub(c.start)%step
+		chunk := min(d, left)
+		c.srv.Advance(chunk)
+		d -= chunk
+		if chunk == left && c.afterStep != nil {
+			c.afterStep()
+		}
+	}
+	return ctx.Err()
+}
+
+// testWriter sends progress to the test's log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// isStatus tells whether err is an API error with the HTTP status code.
+func isStatus(err error, code int) bool {
+	var gerr *googleapi.Error
+	return errors.As(err, &gerr) && gerr.Code == code
+}

@@ -1,0 +1,164 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/kiln-images/kiln/internal/bake"
+	"github.com/kiln-images/kiln/internal/rollout"
+	"github.com/kiln-images/kiln/internal/settings"
+)
+
+// The release targets read environments/$KILN_ENV.json (default
+// wpt-live) and KILN_* overrides of it (internal/settings), and:
+//
+//	KILN_IMAGE    the image to roll out or back to
+//	KILN_DRY_RUN  rollout, rollback: print the plan, change nothing
+//	KILN_FORCE    rollout: start on a MIG that is not stable, or onto a
+//	              DEPRECATED image
+//	KILN_REASON   rollback: why, for the log
+//	KILN_JSON     status: JSON for scripts
+//	KILN_APPLY    prune: delete, rather than list
+
+// Rollout rolls the MIG onto $KILN_IMAGE, or the family's newest active image.
+func Rollout(ctx context.Context) error {
+	s, err := releaseSettings()
+	if err != nil {
+		return err
+	}
+	return rollout.Rollout(ctx, s, os.Getenv("KILN_IMAGE"), releaseOptions())
+}
+
+// Rollback rolls the MIG back to the image it ran before, or to $KILN_IMAGE.
+func Rollback(ctx context.Context) error {
+	s, err := releaseSettings()
+	if err != nil {
+		return err
+	}
+	if reason := os.Getenv("KILN_REASON"); reason != "" {
+		fmt.Printf("Rolling back MIG %s: %s\n", s.MIG, reason)
+	}
+	return rollout.Rollback(ctx, s, os.Getenv("KILN_IMAGE"), releaseOptions())
+}
+
+// Status shows the MIG's versions, instances and health, and its family's images.
+func Status(ctx context.Context) error {
+	s, err := releaseSettings()
+	if err != nil {
+		return err
+	}
+	rep, err := rollout.Status(ctx, s, releaseOptions())
+	if err != nil {
+		return err
+	}
+	if os.Getenv("KILN_JSON") != "" {
+		return rep.WriteJSON(os.Stdout)
+	}
+	return rep.WriteTable(os.Stdout)
+}
+
+// Prune deletes the images and templates nothing needs (a dry run unless KILN_APPLY=1).
+func Prune(ctx context.Context) error {
+	s, err := releaseSettings()
+	if err != nil {
+		return err
+	}
+	apply := os.Getenv("KILN_APPLY") != ""
+	rep, err := rollout.Prune(ctx, s, 0, apply, releaseOptions())
+	if rep != nil {
+		for _, k := range rep.Kept {
+			fmt.Printf("keep    image %s: %s\n", k.Image, k.Why)
+		}
+		verb := "would delete"
+		if apply {
+			verb = "deleted"
+		}
+		for _, t := range rep.Templates {
+			fmt.Printf("%s template %s\n", verb, t)
+		}
+		for _, img := range rep.Images {
+			fmt.Printf("%s image %s\n", verb, img)
+		}
+		if !apply {
+			fmt.Println("Dry run: KILN_APPLY=1 deletes them.")
+		}
+	}
+	return err
+}
+
+// Nightly bakes, verifies, imports, rolls out and prunes, unless nothing changed.
+func Nightly(ctx context.Context) error {
+	s, err := releaseSettings()
+	if err != nil {
+		return err
+	}
+	_, err = rollout.Nightly(ctx, s, nightlyStages(), releaseOptions())
+	return err
+}
+
+func releaseSettings() (settings.Settings, error) {
+	return settings.Load(settings.Dir, os.LookupEnv)
+}
+
+func releaseOptions() rollout.Options {
+	return rollout.Options{
+		DryRun:   os.Getenv("KILN_DRY_RUN") != "",
+		Force:    os.Getenv("KILN_FORCE") != "",
+		Progress: os.Stdout,
+	}
+}
+
+// nightlyStages bake images/wpt-server under a dated name, boot it in
+// QEMU with the Verify target and import it.
+func nightlyStages() rollout.Stages {
+	return rollout.Stages{
+		Build: func(ctx context.Context) (*rollout.Artifact, error) {
+			if err := releaseDeps(ctx, BakeHost, Plugin); err != nil {
+				return nil, err
+			}
+			o, err := bakeOptions("wpt-server")
+			if err != nil {
+				return nil, err
+			}
+			o.Vars = map[string]string{"image_name": "wpt-server-" +
+				time.Now().UTC().Format("20060102-1504")}
+			tarball, err := bake.Run(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			return rollout.ReadArtifact(tarball)
+		},
+		Verify: func(ctx context.Context, a *rollout.Artifact) error {
+			os.Setenv("KILN_ARTIFACT", a.Tarball)
+			return releaseDeps(ctx, Verify)
+		},
+		Import: func(ctx context.Context, a *rollout.Artifact) (string, error) {
+			// TODO(#6): import through Packer once images/wpt-server has
+			// a kiln-gce-import post-processor block the nightly bake can
+			// switch on; until then no image reaches GCE.
+			return "", errors.New("importing " + a.Tarball + ": not " +
+				"available: images/wpt-server has no kiln-gce-import " +
+				"post-processor yet")
+		},
+		Summary: os.Getenv("GITHUB_STEP_SUMMARY"),
+	}
+}
+
+// releaseDeps runs targets once, like mg.CtxDeps, but hands back their
+// failure as an error, so that the nightly release can report it.
+func releaseDeps(ctx context.Context, targets ...any) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%v", v)
+		}
+	}()
+	mg.CtxDeps(ctx, targets...)
+	return nil
+}
