@@ -71,6 +71,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui,
 		new(commonsteps.StepProvision),
 		// Quiet the tree, clean it, describe it, pack it.
 		&stepRelease{},
+		&stepReadyUnits{},
 		&stepHygiene{config: c},
 		&stepManifest{config: c},
 		&stepDisk{config: c},

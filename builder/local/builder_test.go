@@ -125,7 +125,7 @@ func TestInterrupts(t *testing.T) {
 	steps := []string{"*local.stepPreflight", "*local.stepBase",
 		"*local.stepMount", "*local.stepConfigure", "*local.stepDocker",
 		"*local.stepCommunicator", "*commonsteps.StepProvision",
-		"*local.stepRelease", "*local.stepHygiene", "*local.stepManifest",
+		"*local.stepRelease", "*local.stepReadyUnits", "*local.stepHygiene", "*local.stepManifest",
 		"*local.stepDisk", "*local.stepPack"}
 	cases := append([]string{"provisioner fails"}, steps...)
 	seen := map[string]bool{}

@@ -96,7 +96,7 @@ func (m *Manifest) Read(root string) error {
 	if err := m.readAccounts(root); err != nil {
 		return err
 	}
-	if m.Units, err = readUnits(root); err != nil {
+	if m.Units, err = ReadUnits(root); err != nil {
 		return err
 	}
 	m.Containers, err = readContainers(root)
@@ -157,10 +157,10 @@ func (m *Manifest) readAccounts(root string) error {
 	return nil
 }
 
-// readUnits reads unit states from the links systemctl leaves: a link in
+// ReadUnits reads unit states from the links systemctl leaves: a link in
 // a .wants or .requires folder enables a unit, a link to /dev/null masks
 // it.
-func readUnits(root string) ([]Unit, error) {
+func ReadUnits(root string) ([]Unit, error) {
 	dir := filepath.Join(root, "etc/systemd/system")
 	entries, err := os.ReadDir(dir)
 	if err != nil {

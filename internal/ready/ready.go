@@ -13,13 +13,17 @@ import (
 )
 
 // Script and Unit are installed as /usr/lib/kiln/ready and
-// /etc/systemd/system/kiln-ready.service, the unit enabled.
+// /etc/systemd/system/kiln-ready.service, the unit enabled. UnitsFile
+// lists, one per line, the units the script waits for and reports.
 var (
 	//go:embed ready.sh
 	Script []byte
 	//go:embed kiln-ready.service
 	Unit []byte
 )
+
+// UnitsFile is where the builder lists the image's own units.
+const UnitsFile = "/etc/kiln/ready-units"
 
 // Prefix starts the ready line.
 const Prefix = "KILN-READY v1 "

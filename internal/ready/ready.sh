@@ -7,11 +7,37 @@
 #     failed=UNIT,... containers=NAME=IMAGE@ID,...
 set -u
 
-# Wait until no start-up job but this one is pending, at most 10 minutes.
+units=/etc/kiln/ready-units
+
+# Wait, at most 10 minutes, until the image's own units (those its
+# template enabled, listed by the builder) have settled; without the list,
+# until no start-up job but this one is pending. The image's units, not
+# the whole boot: agents that wait for a cloud's metadata server (the
+# Google guest agent) would hold a boot under QEMU for many minutes.
+settled() {
+	if [ -s "$units" ]; then
+		jobs=$(systemctl list-jobs --no-legend 2>/dev/null)
+		for u in $(cat "$units"); do
+			# A start still queued: not yet.
+			printf '%s\n' "$jobs" | grep -q " $u " && return 1
+			case $(systemctl is-active "$u" 2>/dev/null) in
+			deactivating | reloading) return 1 ;;
+			activating)
+				# Restarted twice already: a crash loop is an answer.
+				[ "$(systemctl show -p SubState --value "$u")" = \
+					auto-restart ] &&
+					[ "$(systemctl show -p NRestarts --value "$u")" -ge 2 ] ||
+					return 1
+				;;
+			esac
+		done
+		return 0
+	fi
+	[ "$(systemctl list-jobs --no-legend 2>/dev/null |
+		grep -cv kiln-ready)" -eq 0 ]
+}
 i=0
-while [ "$i" -lt 600 ]; do
-	jobs=$(systemctl list-jobs --no-legend 2>/dev/null | grep -cv kiln-ready)
-	[ "$jobs" -eq 0 ] && break
+while [ "$i" -lt 600 ] && ! settled; do
 	sleep 1
 	i=$((i + 1))
 done
@@ -23,12 +49,16 @@ list() {
 
 state=$(systemctl is-system-running 2>/dev/null)
 uptime=$(cut -d' ' -f1 /proc/uptime)
-enabled=$(systemctl list-unit-files --state=enabled --no-legend \
-	--type=service 2>/dev/null | awk '{print $1}' |
-	grep -v -e '@' -e '^kiln-ready' |
-	while read -r u; do
-		printf '%s:%s\n' "$u" "$(systemctl is-active "$u" 2>/dev/null)"
-	done | list)
+if [ -s "$units" ]; then
+	names=$(cat "$units")
+else
+	names=$(systemctl list-unit-files --state=enabled --no-legend \
+		--type=service 2>/dev/null | awk '{print $1}' |
+		grep -v -e '@' -e '^kiln-ready')
+fi
+enabled=$(for u in $names; do
+	printf '%s:%s\n' "$u" "$(systemctl is-active "$u" 2>/dev/null)"
+done | list)
 failed=$(systemctl list-units --state=failed --no-legend --plain \
 	2>/dev/null | awk '{print $1}' | list)
 containers=-
