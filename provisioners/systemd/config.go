@@ -1,4 +1,4 @@
-//go:generate go run github.com/hashicorp/packer-plugin-sdk/cmd/packer-sdc mapstructure-to-hcl2 -type Config,Unit,DropIn
+//go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config,Unit,DropIn
 
 package systemd
 

@@ -1,4 +1,4 @@
-//go:generate go run github.com/hashicorp/packer-plugin-sdk/cmd/packer-sdc mapstructure-to-hcl2 -type Config,User,Group
+//go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config,User,Group
 
 // Package users is the kiln-users provisioner: it declares the OS groups
 // and users an image holds, with fixed ids, and never grants root.
