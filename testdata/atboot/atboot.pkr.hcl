@@ -76,6 +76,8 @@ build {
         Type=oneshot
         RemainAfterExit=yes
         ExecStart=/usr/local/sbin/firstboot
+        StandardOutput=journal+console
+        StandardError=journal+console
 
         [Install]
         WantedBy=multi-user.target
