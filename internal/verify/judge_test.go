@@ -1,0 +1,38 @@
+package verify
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kiln-images/kiln/internal/ready"
+)
+
+func TestJudge(t *testing.T) {
+	for _, tc := range []struct {
+		name, line string
+		want       string // in the verdict; empty for healthy
+	}{
+		{"healthy", "state=starting uptime=63.8 enabled=systemd-networkd." +
+			"service:active,wpt-server.service:active failed=- " +
+			"containers=-", ""},
+		{"crash loop", "state=starting uptime=70 enabled=broken-server." +
+			"service:activating,systemd-networkd.service:active failed=- " +
+			"containers=-", "broken-server.service is activating"},
+		{"failed unit", "state=degraded uptime=70 enabled=systemd-networkd." +
+			"service:active failed=x.mount containers=-", "x.mount failed"},
+		{"no services", "state=running uptime=70 enabled=- failed=- " +
+			"containers=-", "names no services"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := ready.Parse(ready.Prefix + tc.line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := judge(r)
+			if (tc.want == "") != (got == "") ||
+				!strings.Contains(got, tc.want) {
+				t.Errorf("judge(%s) = %q, want %q", tc.line, got, tc.want)
+			}
+		})
+	}
+}
