@@ -28,6 +28,11 @@ func PackerPath(dir string) string {
 // module folder. A cold build takes about six minutes; Go's build cache
 // makes later ones take seconds. log receives go's output.
 func EnsurePacker(ctx context.Context, dir string, log io.Writer) (string, error) {
+	// Absolute, because go build runs in Packer's module folder.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("locating %s: %w", dir, err)
+	}
 	bin := PackerPath(dir)
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
