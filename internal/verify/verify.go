@@ -1,7 +1,8 @@
 // Package verify boots a baked image in QEMU and proves that it comes up
 // healthy by itself: the ready line on its console reports no failed or
 // still-starting service, and its health endpoints answer. It times each
-// phase of the boot on the way.
+// phase of the boot on the way. The guest finds a stand-in for GCE's
+// metadata server, so that GCE's own agents start as they would there.
 package verify
 
 import (

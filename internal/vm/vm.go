@@ -1,7 +1,8 @@
 // Package vm boots a kiln disk image in QEMU on the build host, the way
-// GCE would boot it (UEFI, virtio, console on the first serial port), and
-// lets a caller watch the console and reach forwarded ports. The disk is
-// never written: the guest writes to a throwaway overlay.
+// GCE would boot it (UEFI, virtio, console on the first serial port, a
+// metadata server at GCE's address when given one), and lets a caller
+// watch the console and reach forwarded ports. The disk is never
+// written: the guest writes to a throwaway overlay.
 package vm
 
 import (
