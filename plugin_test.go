@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -14,27 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/kiln-images/kiln/internal/tools"
+	"github.com/kiln-images/kiln/internal/testbed"
 )
-
-// packer returns the pinned Packer, building it into .tools when absent,
-// and a plugin folder with this tree's plugin installed.
-func packer(t *testing.T) (bin, plugins string) {
-	t.Helper()
-	ctx := context.Background()
-	bin = os.Getenv("KILN_PACKER")
-	if bin == "" {
-		var err error
-		if bin, err = tools.EnsurePacker(ctx, ".tools", os.Stderr); err != nil {
-			t.Fatalf("EnsurePacker() = %v", err)
-		}
-	}
-	plugins = t.TempDir()
-	if err := tools.InstallPlugin(ctx, bin, ".", plugins); err != nil {
-		t.Fatalf("InstallPlugin() = %v", err)
-	}
-	return bin, plugins
-}
 
 func TestPluginCheck(t *testing.T) {
 	dir := t.TempDir()
@@ -78,7 +58,7 @@ func pushImage(t *testing.T) string {
 }
 
 func TestPackerValidate(t *testing.T) {
-	bin, plugins := packer(t)
+	_, bin, plugins := testbed.Packer(t)
 	host := pushImage(t)
 	good, err := os.ReadFile("testdata/validate/good.pkr.hcl")
 	if err != nil {

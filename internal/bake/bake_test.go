@@ -15,7 +15,6 @@ import (
 	"github.com/kiln-images/kiln/internal/manifest"
 	"github.com/kiln-images/kiln/internal/standin"
 	"github.com/kiln-images/kiln/internal/testbed"
-	"github.com/kiln-images/kiln/internal/tools"
 )
 
 // TestBakeWPTServer bakes images/wpt-server as `go run mage.go build`
@@ -23,25 +22,11 @@ import (
 func TestBakeWPTServer(t *testing.T) {
 	testbed.RequireRoot(t)
 	ctx := context.Background()
-	project, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	packer := os.Getenv("KILN_PACKER")
-	if packer == "" {
-		if packer, err = tools.EnsurePacker(ctx,
-			filepath.Join(project, ".tools"), os.Stderr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	plugins := t.TempDir()
-	if err := tools.InstallPlugin(ctx, packer, project, plugins); err != nil {
-		t.Fatal(err)
-	}
+	project, packer, plugins := testbed.Packer(t)
 	out := t.TempDir()
 	art, err := Run(ctx, Options{Image: "wpt-server", Project: project,
 		Packer: packer, PluginDir: plugins, OutputDir: out,
-		Out: testWriter{t}})
+		Out: testbed.Log(t)})
 	if err != nil {
 		t.Fatalf("Run() = %v", err)
 	}
@@ -151,11 +136,4 @@ func fileSHA256(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

@@ -4,17 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kiln-images/kiln/internal/bake"
 	"github.com/kiln-images/kiln/internal/testbed"
-	"github.com/kiln-images/kiln/internal/tools"
 	"github.com/kiln-images/kiln/internal/vm"
 )
 
@@ -33,18 +29,18 @@ func TestVerifyWPTServer(t *testing.T) {
 	artifact := os.Getenv("KILN_ARTIFACT")
 	if artifact == "" {
 		testbed.RequireRoot(t)
-		project, packer, plugins := packerSetup(t, ctx)
+		project, packer, plugins := testbed.Packer(t)
 		var err error
 		artifact, err = bake.Run(ctx, bake.Options{Image: "wpt-server",
 			Project: project, Packer: packer, PluginDir: plugins,
-			OutputDir: t.TempDir(), Out: testWriter{t}})
+			OutputDir: t.TempDir(), Out: testbed.Log(t)})
 		if err != nil {
 			t.Fatalf("baking wpt-server: %v", err)
 		}
 	}
 
 	res, err := Run(ctx, Options{Artifact: artifact,
-		Progress: testWriter{t}})
+		Progress: testbed.Log(t)})
 	if err != nil {
 		t.Fatalf("Run(%s) = %v", artifact, err)
 	}
@@ -73,7 +69,7 @@ func TestVerifyBrokenUnit(t *testing.T) {
 	artifact := bakeTemplate(t, ctx, "testdata/broken", "kiln-broken")
 
 	res, err := Run(ctx, Options{Artifact: artifact,
-		Progress: testWriter{t}})
+		Progress: testbed.Log(t)})
 	var f *Failure
 	if !errors.As(err, &f) {
 		t.Fatalf("Run(broken) = %v, want a *Failure", err)
@@ -116,83 +112,18 @@ func bootContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// plugins holds this tree's plugin, installed once for the package's
-// tests and removed by TestMain.
-var plugins struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if plugins.dir != "" {
-		os.RemoveAll(plugins.dir)
-	}
-	os.Exit(code)
-}
-
-// packerSetup returns the project's root, the pinned Packer (built into
-// .tools unless KILN_PACKER names one) and a folder holding the plugin.
-func packerSetup(t *testing.T, ctx context.Context) (project, packer,
-	pluginDir string) {
-	t.Helper()
-	project, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	packer = os.Getenv("KILN_PACKER")
-	if packer == "" {
-		if packer, err = tools.EnsurePacker(ctx,
-			filepath.Join(project, ".tools"), os.Stderr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	plugins.once.Do(func() {
-		if plugins.dir, plugins.err = os.MkdirTemp("",
-			"kiln-plugins-"); plugins.err != nil {
-			return
-		}
-		plugins.err = tools.InstallPlugin(ctx, packer, project, plugins.dir)
-	})
-	if plugins.err != nil {
-		t.Fatalf("installing the plugin: %v", plugins.err)
-	}
-	return project, packer, plugins.dir
-}
-
 // bakeTemplate bakes a template folder of the project with the offline
-// stand-in as its container and returns the artifact. bake.Run takes
-// only folders of images/, so this runs Packer as it does.
+// stand-in as its container and returns the artifact.
 func bakeTemplate(t *testing.T, ctx context.Context, template,
 	name string) string {
 	t.Helper()
-	project, packer, pluginDir := packerSetup(t, ctx)
-	ref, stop, err := bake.ServeStandin(ctx)
+	project, packer, pluginDir := testbed.Packer(t)
+	art, err := bake.Run(ctx, bake.Options{Image: name,
+		Template: filepath.Join(project, template), Project: project,
+		Packer: packer, PluginDir: pluginDir, OutputDir: t.TempDir(),
+		Vars: map[string]string{"image_name": name}, Out: testbed.Log(t)})
 	if err != nil {
-		t.Fatalf("serving the stand-in: %v", err)
+		t.Fatalf("baking %s: %v", template, err)
 	}
-	defer stop()
-	out := t.TempDir()
-	cmd := exec.CommandContext(ctx, packer, "build",
-		"-var", "container_image="+ref, "-var", "output_directory="+out,
-		"-var", "image_name="+name, template)
-	cmd.Dir = project
-	cmd.Env = append(os.Environ(), "PACKER_PLUGIN_PATH="+pluginDir,
-		"CHECKPOINT_DISABLE=1")
-	cmd.Stdout, cmd.Stderr = testWriter{t}, testWriter{t}
-	// Packer cleans up on SIGINT; give it the chance before a kill.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
-	cmd.WaitDelay = time.Minute
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("packer build %s: %v", template, err)
-	}
-	return filepath.Join(out, name+".tar.gz")
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+	return art
 }
