@@ -24,11 +24,11 @@ import (
 	"github.com/kiln-images/kiln/internal/bake"
 	"github.com/kiln-images/kiln/internal/standin"
 	"github.com/kiln-images/kiln/internal/verify"
+	"github.com/kiln-images/kiln/internal/vm"
 )
 
-// guestHost is how a QEMU guest on user-mode networking reaches the
-// host's loopback.
-const guestHost = "10.0.2.2"
+// guestHost is how the guest reaches the registry on the host.
+const guestHost = vm.HostFromGuest
 
 // Options say how to bake and how often to boot.
 type Options struct {
@@ -74,7 +74,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	// The registry listens on loopback: the host bakes from 127.0.0.1,
-	// the guest pulls from 10.0.2.2, both the same socket.
+	// the guest pulls through QEMU's gateway, both the same socket.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("serving registry: %w", err)

@@ -16,6 +16,10 @@ const (
 	guestDNS      = "169.254.169.2"
 	guestFirstIP  = "169.254.169.16"
 	metadataGuest = "169.254.169.254:80"
+
+	// HostFromGuest is the address at which a guest reaches the host's
+	// loopback.
+	HostFromGuest = guestGateway
 )
 
 // netcat relays each guest connection to the metadata server: QEMU can
