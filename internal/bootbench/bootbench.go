@@ -27,8 +27,8 @@ import (
 	"github.com/kiln-images/kiln/internal/vm"
 )
 
-// guestHost is how the guest reaches the registry on the host.
-const guestHost = vm.HostFromGuest
+// guestHost is where the guest reaches the registry on the host.
+const guestHost = vm.RelayIP
 
 // Options say how to bake and how often to boot.
 type Options struct {
@@ -74,7 +74,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	// The registry listens on loopback: the host bakes from 127.0.0.1,
-	// the guest pulls through QEMU's gateway, both the same socket.
+	// the guest pulls through a relay QEMU opens to it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("serving registry: %w", err)
@@ -135,7 +135,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			{"configured at boot", r.AtBootArtifact, &r.AtBoot}} {
 			say("Run %d/%d: booting the %s image", i+1, o.Runs, b.label)
 			res, err := verify.Run(ctx, verify.Options{Artifact: b.art,
-				Progress: o.Progress})
+				Progress: o.Progress, Relays: map[string]string{
+					fmt.Sprintf("%s:%d", guestHost, port): ln.Addr().String(),
+				}})
 			if err != nil {
 				return nil, fmt.Errorf("booting the %s image: %w", b.label, err)
 			}

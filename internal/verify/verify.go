@@ -44,6 +44,9 @@ type Options struct {
 	Deadline   time.Duration // default DefaultDeadline
 	// Accel is vm.KVM or vm.TCG; empty detects whether KVM works.
 	Accel vm.Accel
+	// Relays opens servers on the host to the guest (see vm.Options);
+	// a verified image needs none, a benchmark's comparison does.
+	Relays map[string]string
 	// Progress receives a line for each step, for a person watching;
 	// nil discards them.
 	Progress io.Writer
@@ -143,7 +146,7 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 	bootCtx, cancel := context.WithTimeout(ctx, o.Deadline)
 	defer cancel()
 	v, err := vm.Boot(bootCtx, vm.Options{Disk: raw, Ports: o.Ports,
-		Accel: res.Accel, Firmware: fw, Metadata: md})
+		Accel: res.Accel, Firmware: fw, Metadata: md, Relays: o.Relays})
 	if err != nil {
 		return nil, fmt.Errorf("booting %s: %w", o.Artifact, err)
 	}

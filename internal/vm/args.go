@@ -17,6 +17,7 @@ type machine struct {
 	overlay   string      // the qcow2 overlay over the artifact
 	forward   map[int]int // guest port -> loopback port
 	metadata  string      // relay command for the metadata address
+	relays    []string    // more guestfwd rules, "IP:PORT-cmd:COMMAND"
 }
 
 // args is QEMU's command line for m. The machine resembles a GCE
@@ -37,6 +38,9 @@ func (m machine) args() []string {
 	if m.metadata != "" {
 		netdev = append(netdev, "guestfwd=tcp:"+metadataGuest+"-cmd:"+
 			m.metadata)
+	}
+	for _, r := range m.relays {
+		netdev = append(netdev, "guestfwd=tcp:"+r)
 	}
 	guests := make([]int, 0, len(m.forward))
 	for g := range m.forward {

@@ -45,6 +45,11 @@ func TestArgs(t *testing.T) {
 		t.Errorf("args() with a metadata server = %s, want a guestfwd "+
 			"of 169.254.169.254:80 to its relay", line)
 	}
+	m.relays = []string{"169.254.169.3:5000-cmd:/usr/bin/nc -N 127.0.0.1 5000"}
+	if line := strings.Join(m.args(), " "); !strings.Contains(line,
+		",guestfwd=tcp:169.254.169.3:5000-cmd:/usr/bin/nc -N 127.0.0.1 5000") {
+		t.Errorf("args() with a relay = %s, want its guestfwd", line)
+	}
 
 	m.accel = KVM
 	if line := strings.Join(m.args(), " "); !strings.Contains(line,

@@ -17,9 +17,8 @@ const (
 	guestFirstIP  = "169.254.169.16"
 	metadataGuest = "169.254.169.254:80"
 
-	// HostFromGuest is the address at which a guest reaches the host's
-	// loopback.
-	HostFromGuest = guestGateway
+	// RelayIP is an address of the guest's network for Options.Relays.
+	RelayIP = "169.254.169.3"
 )
 
 // netcat relays each guest connection to the metadata server: QEMU can
@@ -27,16 +26,16 @@ const (
 // connection at a time, or to a program, started for each one.
 const netcat = "nc"
 
-// relay returns the command QEMU runs for each connection to the
-// metadata address, to reach the server at addr on loopback.
+// relay returns the command QEMU runs for each connection to a relayed
+// guest address, to reach the server at addr on loopback.
 func relay(addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || net.ParseIP(host) == nil {
-		return "", fmt.Errorf("metadata server %q: want IP:PORT", addr)
+		return "", fmt.Errorf("relay to %q: want IP:PORT", addr)
 	}
 	nc, err := exec.LookPath(netcat)
 	if err != nil {
-		return "", fmt.Errorf("finding %s to relay the metadata server "+
+		return "", fmt.Errorf("finding %s to relay connections "+
 			"(apt-get install netcat-openbsd): %w", netcat, err)
 	}
 	// -N passes the guest's end of a request on, so that the server

@@ -32,6 +32,10 @@ type Options struct {
 	// server that the guest reaches where GCE's metadata server is,
 	// 169.254.169.254:80. Empty leaves that address unanswered.
 	Metadata string
+	// Relays makes more host servers reachable from the guest, which
+	// otherwise reaches nothing: guest address (RelayIP:PORT) to a
+	// loopback address (127.0.0.1:PORT).
+	Relays map[string]string
 }
 
 // stopGrace is how long QEMU has to exit after SIGTERM before it is
@@ -105,6 +109,13 @@ func Boot(ctx context.Context, o Options) (*VM, error) {
 		if m.metadata, err = relay(o.Metadata); err != nil {
 			return nil, err
 		}
+	}
+	for guest, host := range o.Relays {
+		cmd, err := relay(host)
+		if err != nil {
+			return nil, err
+		}
+		m.relays = append(m.relays, guest+"-cmd:"+cmd)
 	}
 	if err := copyFile(o.Firmware.Vars, m.vars); err != nil {
 		return nil, fmt.Errorf("copying firmware variables: %w", err)
