@@ -14,10 +14,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kiln-images/kiln/internal/tail"
 )
 
 // Options say where the daemon keeps its state.
@@ -71,11 +71,11 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		"--host=unix://"+o.Socket,
 		"--iptables=false", "--ip-masq=false", "--bridge=none",
 	)
-	// The last lines always go to tail, to explain a failed start.
-	tail := &tailWriter{}
-	out := io.Writer(tail)
+	// What the daemon printed last is kept to explain a failed start.
+	last := &tail.Writer{}
+	out := io.Writer(last)
 	if o.Log != nil {
-		out = io.MultiWriter(o.Log, tail)
+		out = io.MultiWriter(o.Log, last)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so that a stop reaches containerd too.
@@ -93,7 +93,7 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		timeout = 60 * time.Second
 	}
 	if err := d.waitReady(ctx, timeout); err != nil {
-		return nil, errors.Join(fmt.Errorf("%w\n%s", err, tail), d.Stop())
+		return nil, errors.Join(fmt.Errorf("%w\n%s", err, last), d.Stop())
 	}
 	return d, nil
 }
@@ -151,26 +151,4 @@ func (d *Daemon) Stop() error {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	<-d.exited
 	return err
-}
-
-// tailWriter keeps the last few KiB written to it.
-type tailWriter struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tailWriter) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 4096 {
-		t.buf = append([]byte(nil), t.buf[len(t.buf)-2048:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailWriter) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.buf))
 }

@@ -4,7 +4,6 @@
 package rootfs
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +15,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/kiln-images/kiln/internal/tail"
 )
 
 // Spec is what debootstrap is asked for.
@@ -130,36 +131,18 @@ func Debootstrap(ctx context.Context, s Spec, dir string, log io.Writer) error {
 		args = append(args, "--include="+strings.Join(s.Packages, ","))
 	}
 	args = append(args, s.Suite, dir, s.Mirror)
-	var tail tailBuffer
+	// debootstrap names what failed in its last lines; more would bury
+	// them in the error.
+	last := &tail.Writer{MaxLines: 5}
 	cmd := exec.CommandContext(ctx, "debootstrap", args...)
-	out := io.Writer(&tail)
+	out := io.Writer(last)
 	if log != nil {
-		out = io.MultiWriter(log, &tail)
+		out = io.MultiWriter(log, last)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("running debootstrap %s from %s: %w: %s",
-			s.Suite, s.Mirror, err, tail.String())
+			s.Suite, s.Mirror, err, last)
 	}
 	return nil
-}
-
-// tailBuffer keeps the last lines written to it, for error messages.
-type tailBuffer struct{ b bytes.Buffer }
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.b.Write(p)
-	if t.b.Len() > 4096 {
-		rest := t.b.Bytes()[t.b.Len()-2048:]
-		t.b = *bytes.NewBuffer(append([]byte(nil), rest...))
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	lines := strings.Split(strings.TrimSpace(t.b.String()), "\n")
-	if len(lines) > 5 {
-		lines = lines[len(lines)-5:]
-	}
-	return strings.Join(lines, "\n")
 }
