@@ -18,6 +18,7 @@ import (
 
 	"github.com/kiln-images/kiln/internal/disk"
 	"github.com/kiln-images/kiln/internal/ready"
+	"github.com/kiln-images/kiln/internal/scratch"
 	"github.com/kiln-images/kiln/internal/vm"
 )
 
@@ -178,11 +179,13 @@ func rawDisk(ctx context.Context, artifact string,
 	if !gz {
 		return artifact, func() {}, nil
 	}
-	dir, err := os.MkdirTemp("", "kiln-verify-")
+	// Locked for the life of this process, so that the next run removes
+	// a disk left by one that was killed.
+	dir, release, err := scratch.New("kiln-verify-")
 	if err != nil {
 		return "", nil, fmt.Errorf("unpacking %s: %w", artifact, err)
 	}
-	cleanup := func() { os.RemoveAll(dir) }
+	cleanup := func() { release() }
 	raw := filepath.Join(dir, disk.MemberName)
 	fmt.Fprintf(progress, "Unpacking disk.raw from %s\n", artifact)
 	start := time.Now()

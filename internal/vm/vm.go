@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kiln-images/kiln/internal/scratch"
 )
 
 // Options say what to boot and how.
@@ -91,15 +93,17 @@ func Boot(ctx context.Context, o Options) (*VM, error) {
 		o.Accel, _ = DetectAccel(ctx, o.Firmware)
 	}
 
-	dir, err := os.MkdirTemp("", "kiln-vm-")
+	// The folder is locked for the life of this process, so that the
+	// next Boot removes it should this process be killed before Stop.
+	dir, release, err := scratch.New("kiln-vm-")
 	if err != nil {
-		return nil, fmt.Errorf("creating temporary folder: %w", err)
+		return nil, err
 	}
 	// Until QEMU runs, this function owns the folder; after, the
 	// goroutine that reaps QEMU removes it.
 	defer func() {
-		if dir != "" {
-			os.RemoveAll(dir)
+		if release != nil {
+			release()
 		}
 	}()
 	m := machine{accel: o.Accel, cpus: o.CPUs, memoryMiB: o.MemoryMiB,
@@ -132,11 +136,11 @@ func Boot(ctx context.Context, o Options) (*VM, error) {
 		m.forward[g] = hostPorts[i]
 	}
 
-	v, err := start(ctx, m, dir)
+	v, err := start(ctx, m, release)
 	if err != nil {
 		return nil, err
 	}
-	dir = ""
+	release = nil
 	return v, nil
 }
 
@@ -152,8 +156,10 @@ func createOverlay(ctx context.Context, disk, overlay string) error {
 	return nil
 }
 
-// start runs QEMU for m and hands dir to the goroutine that reaps it.
-func start(ctx context.Context, m machine, dir string) (*VM, error) {
+// start runs QEMU for m and hands the release of its folder to the
+// goroutine that reaps it.
+func start(ctx context.Context, m machine,
+	release func() error) (*VM, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(ctx, qemuBinary, m.args()...)
 	// QEMU exits cleanly on SIGTERM; a QEMU stuck in a device gets killed.
@@ -193,7 +199,7 @@ func start(ctx context.Context, m machine, dir string) (*VM, error) {
 			<-read
 		}
 		pr.Close()
-		v.cleanup = os.RemoveAll(dir)
+		v.cleanup = release()
 		close(v.done)
 	}()
 	return v, nil
