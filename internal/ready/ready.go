@@ -30,7 +30,12 @@ const Prefix = "KILN-READY v1 "
 
 // Report is a parsed ready line.
 type Report struct {
-	State      string            // systemd's: running, degraded, ...
+	// State is the script's verdict: running; degraded when a unit
+	// failed or one reported is neither active nor inactive; starting
+	// when the wait for the units ran out. Older images report
+	// systemd's, which reads starting while the script runs, so Healthy
+	// does not rely on it.
+	State      string
 	Uptime     float64           // seconds since the kernel started
 	Enabled    map[string]string // enabled service -> active state
 	Failed     []string          // failed units

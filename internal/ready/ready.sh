@@ -5,6 +5,11 @@
 # for an empty list):
 #   KILN-READY v1 state=S uptime=SECONDS enabled=UNIT:STATE,...
 #     failed=UNIT,... containers=NAME=IMAGE@ID,...
+# The state is this script's verdict, not systemd's: is-system-running
+# says "starting" for as long as a job is pending, and this unit's own
+# job is pending while it runs. It is "degraded" when a unit failed or
+# one reported is neither active nor inactive (a crash loop), else
+# "starting" when the wait below ran out, else "running".
 set -u
 
 units=/etc/kiln/ready-units
@@ -17,6 +22,7 @@ units=/etc/kiln/ready-units
 settled() {
 	if [ -s "$units" ]; then
 		jobs=$(systemctl list-jobs --no-legend 2>/dev/null)
+		# shellcheck disable=SC2013 # unit names hold no spaces
 		for u in $(cat "$units"); do
 			# A start still queued: not yet.
 			printf '%s\n' "$jobs" | grep -q " $u " && return 1
@@ -36,8 +42,10 @@ settled() {
 	[ "$(systemctl list-jobs --no-legend 2>/dev/null |
 		grep -cv kiln-ready)" -eq 0 ]
 }
+state=starting
 i=0
-while [ "$i" -lt 600 ] && ! settled; do
+while [ "$i" -lt 600 ]; do
+	settled && state=running && break
 	sleep 1
 	i=$((i + 1))
 done
@@ -47,7 +55,6 @@ list() {
 	[ -n "$out" ] && printf %s "$out" || printf -
 }
 
-state=$(systemctl is-system-running 2>/dev/null)
 uptime=$(cut -d' ' -f1 /proc/uptime)
 if [ -s "$units" ]; then
 	names=$(cat "$units")
@@ -56,15 +63,21 @@ else
 		--type=service 2>/dev/null | awk '{print $1}' |
 		grep -v -e '@' -e '^kiln-ready')
 fi
-enabled=$(for u in $names; do
+states=$(for u in $names; do
 	printf '%s:%s\n' "$u" "$(systemctl is-active "$u" 2>/dev/null)"
-done | list)
+done)
+enabled=$(printf '%s' "$states" | list)
 failed=$(systemctl list-units --state=failed --no-legend --plain \
 	2>/dev/null | awk '{print $1}' | list)
+if [ "$failed" != - ] || printf '%s\n' "$states" |
+	grep -qv -e '^$' -e ':active$' -e ':inactive$'; then
+	state=degraded
+fi
 containers=-
 if command -v docker >/dev/null 2>&1; then
 	ids=$(docker ps -q 2>/dev/null)
 	if [ -n "$ids" ]; then
+		# shellcheck disable=SC2086 # one argument per container
 		containers=$(docker inspect --format \
 			'{{slice .Name 1}}={{.Config.Image}}@{{.Image}}' $ids | list)
 	fi

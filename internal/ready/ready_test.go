@@ -33,6 +33,14 @@ func TestParse(t *testing.T) {
 				Failed:     []string{"x.service"},
 				Containers: map[string]string{}},
 			why: "wpt-server.service is activating; x.service failed"},
+		{name: "state from systemd, always starting",
+			line: "KILN-READY v1 state=starting uptime=63.8 " +
+				"enabled=wpt-server.service:active failed=- containers=-",
+			want: &Report{State: "starting", Uptime: 63.8,
+				Enabled:    map[string]string{"wpt-server.service": "active"},
+				Failed:     []string{},
+				Containers: map[string]string{}},
+			healthy: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Parse(tc.line)

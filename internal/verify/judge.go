@@ -10,7 +10,7 @@ import (
 // when nothing is.
 func judge(r *ready.Report) string {
 	if ok, why := r.Healthy(); !ok {
-		return fmt.Sprintf("the image came up unhealthy (systemd: %s): %s",
+		return fmt.Sprintf("the image came up unhealthy (%s): %s",
 			r.State, why)
 	}
 	// Every kiln image has services of its own, its network's at least:

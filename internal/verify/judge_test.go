@@ -12,10 +12,10 @@ func TestJudge(t *testing.T) {
 		name, line string
 		want       string // in the verdict; empty for healthy
 	}{
-		{"healthy", "state=starting uptime=63.8 enabled=systemd-networkd." +
+		{"healthy", "state=running uptime=63.8 enabled=systemd-networkd." +
 			"service:active,wpt-server.service:active failed=- " +
 			"containers=-", ""},
-		{"crash loop", "state=starting uptime=70 enabled=broken-server." +
+		{"crash loop", "state=degraded uptime=70 enabled=broken-server." +
 			"service:activating,systemd-networkd.service:active failed=- " +
 			"containers=-", "broken-server.service is activating"},
 		{"failed unit", "state=degraded uptime=70 enabled=systemd-networkd." +

@@ -147,7 +147,7 @@ func summary(r *ready.Report) string {
 			active++
 		}
 	}
-	s := fmt.Sprintf("%d of %d services active, %d containers, systemd %s",
+	s := fmt.Sprintf("%d of %d services active, %d containers, state %s",
 		active, len(r.Enabled), len(r.Containers), r.State)
 	if len(r.Failed) > 0 {
 		s += ", failed: " + strings.Join(r.Failed, " ")
