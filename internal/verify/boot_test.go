@@ -11,7 +11,6 @@ import (
 
 	"github.com/kiln-images/kiln/internal/bake"
 	"github.com/kiln-images/kiln/internal/testbed"
-	"github.com/kiln-images/kiln/internal/vm"
 )
 
 // The boot tests bake an image and boot it under QEMU. Under TCG a bake
@@ -89,27 +88,10 @@ func TestVerifyBrokenUnit(t *testing.T) {
 	}
 }
 
-// bootContext skips t without QEMU or time enough, and bounds it.
+// bootContext bounds a boot test by its budget.
 func bootContext(t *testing.T) context.Context {
 	t.Helper()
-	if err := vm.CheckHost(); err != nil {
-		t.Skipf("booting needs QEMU: %v", err)
-	}
-	limit := time.Now().Add(bootBudget)
-	if d, ok := t.Deadline(); ok {
-		if time.Until(d) < bootLeast {
-			t.Skipf("needs about %s and the test binary has %s left; "+
-				"run with -timeout 40m, as go run mage.go test does",
-				bootLeast, time.Until(d).Round(time.Second))
-		}
-		// Leave time to stop QEMU and report.
-		if d := d.Add(-time.Minute); d.Before(limit) {
-			limit = d
-		}
-	}
-	ctx, cancel := context.WithDeadline(context.Background(), limit)
-	t.Cleanup(cancel)
-	return ctx
+	return testbed.BootContext(t, bootBudget, bootLeast)
 }
 
 // bakeTemplate bakes a template folder of the project with the offline
