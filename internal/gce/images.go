@@ -135,7 +135,7 @@ func (c *Client) setImageLabels(ctx context.Context, name string,
 			Labels:           labels,
 		},
 	})
-	if !isStatus(err, http.StatusPreconditionFailed) {
+	if !IsStatus(err, http.StatusPreconditionFailed) {
 		return err
 	}
 

@@ -2,6 +2,7 @@ package gce
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -67,18 +68,56 @@ func mutate[Req any](ctx context.Context, c *Client,
 func (c *Client) wait(ctx context.Context, op *computepb.Operation) error {
 	loc := operationLocation(op)
 	for op.GetStatus() != computepb.Operation_DONE {
-		if err := sleep(ctx, c.poll); err != nil {
-			return fmt.Errorf("waiting for operation %s: %w",
-				op.GetName(), err)
+		err := sleep(ctx, c.poll)
+		if err == nil {
+			var next *computepb.Operation
+			if next, err = c.operation(ctx, loc, op.GetName()); err == nil {
+				op = next
+				continue
+			}
 		}
-		next, err := c.operation(ctx, loc, op.GetName())
-		if err != nil {
-			return fmt.Errorf("waiting for operation %s: %w",
-				op.GetName(), err)
-		}
-		op = next
+		return &PendingError{Operation: op.GetName(), Location: loc,
+			Err: err}
 	}
 	return operationError(op)
+}
+
+// PendingError is a change whose operation may still be running: the
+// wait for it stopped, most often because ctx ended. Cleanup that must
+// not race the change, such as deleting an image that an interrupted
+// insert is still making, waits for it with Await first.
+type PendingError struct {
+	Operation string
+	Location  Location
+	Err       error // why the wait stopped
+}
+
+func (e *PendingError) Error() string {
+	return fmt.Sprintf("waiting for operation %s: %v", e.Operation, e.Err)
+}
+
+func (e *PendingError) Unwrap() error { return e.Err }
+
+// IsPending tells whether err holds an operation that may still be
+// running.
+func IsPending(err error) bool {
+	var p *PendingError
+	return errors.As(err, &p)
+}
+
+// Await waits for the operation that err says is still pending, if any,
+// and returns the operation's own error; an err with no pending
+// operation in it gives nil.
+func (c *Client) Await(ctx context.Context, err error) error {
+	var p *PendingError
+	if !errors.As(err, &p) {
+		return nil
+	}
+	op, err := c.operation(ctx, p.Location, p.Operation)
+	if err != nil {
+		return fmt.Errorf("waiting for operation %s: %w", p.Operation, err)
+	}
+	return c.wait(ctx, op)
 }
 
 // operationLocation finds where an operation lives from its links.

@@ -405,6 +405,35 @@ func TestWaitHonoursContext(t *testing.T) {
 	if got := srv.Calls("globalOperations.get"); got != 0 {
 		t.Errorf("globalOperations.get calls = %d, want 0", got)
 	}
+
+	// The insert is still under way: the image cannot go until it is
+	// done, and Await waits for it.
+	later, err2 := gce.New(t.Context(), project, gce.WithPollInterval(0),
+		gce.WithClientOptions(option.WithEndpoint(srv.URL),
+			option.WithoutAuthentication()))
+	check(t, err2)
+	defer later.Close()
+	if !gce.IsPending(err) {
+		t.Fatalf("IsPending(%v) = false, want true", err)
+	}
+	if derr := later.DeleteImage(t.Context(), "kiln-1"); code(t, derr) !=
+		http.StatusBadRequest {
+		t.Errorf("DeleteImage(pending) = %v, want 400 resourceNotReady",
+			derr)
+	}
+	if err := later.Await(t.Context(), err); err != nil {
+		t.Fatalf("Await() = %v", err)
+	}
+	img, err := later.Image(t.Context(), "kiln-1")
+	check(t, err)
+	if img.GetStatus() != "READY" {
+		t.Errorf("image status after Await() = %s, want READY",
+			img.GetStatus())
+	}
+	check(t, later.DeleteImage(t.Context(), "kiln-1"))
+	if err := later.Await(t.Context(), errors.New("no operation")); err != nil {
+		t.Errorf("Await(error without an operation) = %v, want nil", err)
+	}
 }
 
 // cancelOn calls cancel once the answer to a request whose path holds

@@ -86,8 +86,8 @@ func transient(err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// isStatus tells whether err is an API error with HTTP status code.
-func isStatus(err error, code int) bool {
+// IsStatus tells whether err is an API error with HTTP status code.
+func IsStatus(err error, code int) bool {
 	var gerr *googleapi.Error
 	return errors.As(err, &gerr) && gerr.Code == code
 }

@@ -37,6 +37,14 @@ func errInUse(format string, args ...any) *apiError {
 		fmt.Sprintf(format, args...)}
 }
 
+// errNotReady refuses a change to a resource that an operation is still
+// making, such as an image whose insert has not finished.
+func errNotReady(link string) *apiError {
+	return &apiError{http.StatusBadRequest, "resourceNotReady",
+		fmt.Sprintf("The resource '%s' is not ready",
+			strings.TrimPrefix(link, apiBase))}
+}
+
 // errMissing names the resource by its path, as the API does.
 func errMissing(link string) *apiError {
 	return errNotFound("The resource '%s' was not found",
@@ -73,6 +81,8 @@ func (e *apiError) operationCode() string {
 		return "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE"
 	case "conditionNotMet":
 		return "CONDITION_NOT_MET"
+	case "resourceNotReady":
+		return "RESOURCE_NOT_READY"
 	default:
 		return "INVALID_USAGE"
 	}

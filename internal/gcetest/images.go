@@ -39,7 +39,9 @@ func (e *Emulator) insertImage(r *request) (string, error) {
 	img.Id = proto.Uint64(e.nextID())
 	img.CreationTimestamp = proto.String(e.stamp())
 	img.SelfLink = proto.String(link)
-	img.Status = proto.String("READY")
+	// GCE reads the source while the operation runs; until it is done,
+	// the image is PENDING and cannot be deleted.
+	img.Status = proto.String("PENDING")
 	img.LabelFingerprint = proto.String(labelFingerprint(img.GetLabels()))
 	if img.DiskSizeGb == nil {
 		img.DiskSizeGb = proto.Int64(10)
@@ -51,6 +53,18 @@ func (e *Emulator) insertImage(r *request) (string, error) {
 	img.Deprecated = nil
 	e.images[k] = img
 	return link, nil
+}
+
+// imageReady marks the image a finished insert made READY.
+func (e *Emulator) imageReady(op *computepb.Operation) {
+	if op.GetOperationType() != "insert" || op.GetError() != nil {
+		return
+	}
+	for _, img := range e.images {
+		if img.GetSelfLink() == op.GetTargetLink() {
+			img.Status = proto.String("READY")
+		}
+	}
 }
 
 // checkImageSource wants exactly one source: a disk, a raw disk in Cloud
@@ -250,6 +264,9 @@ func (e *Emulator) deleteImage(r *request) (string, error) {
 	img, ok := e.images[k]
 	if !ok {
 		return "", errMissing(e.linkOf(k, "images"))
+	}
+	if img.GetStatus() == "PENDING" {
+		return "", errNotReady(img.GetSelfLink())
 	}
 	delete(e.images, k)
 	return img.GetSelfLink(), nil

@@ -99,6 +99,7 @@ func (e *Emulator) finish(op *computepb.Operation, fail *apiError,
 	op.Progress = proto.Int32(100)
 	op.EndTime = proto.String(e.stamp())
 	if fail == nil {
+		e.imageReady(op)
 		return
 	}
 	op.Error = &computepb.Error{Errors: []*computepb.Errors{{

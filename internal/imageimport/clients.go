@@ -1,4 +1,4 @@
-package gceimport
+package imageimport
 
 import (
 	"context"
@@ -13,18 +13,16 @@ import (
 )
 
 // computeClient reaches the Compute Engine API of the image's project.
-func (p *PostProcessor) computeClient(ctx context.Context,
-) (*gce.Client, error) {
-	e := strings.TrimSuffix(p.config.ComputeEndpoint, "/")
+func (o *Options) computeClient(ctx context.Context) (*gce.Client, error) {
+	e := strings.TrimSuffix(o.ComputeEndpoint, "/")
 	opts := append([]gce.Option{gce.WithClientOptions(endpointOptions(e)...)},
-		p.gceOpts...)
-	return gce.New(ctx, p.config.ImageProject, opts...)
+		o.GCEOptions...)
+	return gce.New(ctx, o.Project, opts...)
 }
 
 // storageClient reaches Cloud Storage.
-func (p *PostProcessor) storageClient(ctx context.Context,
-) (*storage.Client, error) {
-	e := storageEndpoint(p.config.StorageEndpoint)
+func (o *Options) storageClient(ctx context.Context) (*storage.Client, error) {
+	e := storageEndpoint(o.StorageEndpoint)
 	opts := endpointOptions(e)
 	if e != "" {
 		// Without it, reads go to the XML API at a host derived from

@@ -1,4 +1,4 @@
-package gceimport
+package imageimport
 
 import (
 	"context"
@@ -8,11 +8,10 @@ import (
 	"net/url"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"google.golang.org/api/googleapi"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/kiln-images/kiln/internal/gce"
+	"github.com/kiln-images/kiln/internal/manifest"
 	"github.com/kiln-images/kiln/version"
 )
 
@@ -26,23 +25,22 @@ func pluginVersion() string {
 
 // imageSpec is the image to insert: the tarball at source, named, in its
 // family, with kiln's provenance on it.
-func (p *PostProcessor) imageSpec(in *input, name, family,
+func (o *Options) imageSpec(m *manifest.Manifest, name, family,
 	source string,
 ) *computepb.Image {
-	c := &p.config
 	v := pluginVersion()
-	desc := description(c.ImageDescription, in.manifest, v)
+	desc := description(o.Description, m, v)
 	img := &computepb.Image{
 		Name:             proto.String(name),
 		Description:      proto.String(desc),
-		Labels:           imageLabels(c.ImageLabels, in.manifest, v),
+		Labels:           imageLabels(o.Labels, m, v),
 		RawDisk:          &computepb.RawDisk{Source: proto.String(source)},
-		StorageLocations: c.StorageLocations,
+		StorageLocations: o.StorageLocations,
 	}
 	if family != "" {
 		img.Family = proto.String(family)
 	}
-	for _, f := range guestOSFeatures(in.manifest) {
+	for _, f := range guestOSFeatures(m) {
 		img.GuestOsFeatures = append(img.GuestOsFeatures,
 			&computepb.GuestOsFeature{Type: proto.String(f)})
 	}
@@ -66,7 +64,7 @@ func ensureNameFree(ctx context.Context, c *gce.Client, name string) error {
 	case err == nil:
 		return fmt.Errorf("checking image name: image %q already exists "+
 			"in project %q", name, c.Project())
-	case isStatus(err, http.StatusNotFound):
+	case gce.IsStatus(err, http.StatusNotFound):
 		return nil
 	}
 	return fmt.Errorf("checking image name: %w", err)
@@ -77,7 +75,7 @@ func ensureNameFree(ctx context.Context, c *gce.Client, name string) error {
 // active. GCE takes no deprecation status on insert, hence two calls,
 // and an image left active between them is deleted when the second
 // fails. When createImage fails, no image is left.
-func createImage(ctx context.Context, ui packersdk.Ui, c *gce.Client,
+func createImage(ctx context.Context, ui UI, c *gce.Client,
 	img *computepb.Image,
 ) (*computepb.Image, error) {
 	name := img.GetName()
@@ -87,10 +85,14 @@ func createImage(ctx context.Context, ui packersdk.Ui, c *gce.Client,
 		// A taken name means the image is someone else's. Otherwise the
 		// insert may have got as far as making the image (its answer or
 		// the read after it lost), and what it made must go.
-		if isStatus(err, http.StatusConflict) {
+		if gce.IsStatus(err, http.StatusConflict) {
 			return nil, err
 		}
-		return nil, errors.Join(err, removeImage(ctx, c, name))
+		if gce.IsPending(err) {
+			ui.Say(fmt.Sprintf("Waiting for the insert of %s to end, to "+
+				"delete what it made", name))
+		}
+		return nil, errors.Join(err, removeImage(ctx, c, name, err))
 	}
 
 	ui.Say(fmt.Sprintf("Deprecating image %s until it is verified", name))
@@ -98,25 +100,31 @@ func createImage(ctx context.Context, ui packersdk.Ui, c *gce.Client,
 		State: proto.String("DEPRECATED"),
 	})
 	if err != nil {
-		return nil, errors.Join(err, removeImage(ctx, c, name))
+		return nil, errors.Join(err, removeImage(ctx, c, name, nil))
 	}
 	return made, nil
 }
 
 // removeImage deletes an image this import made, finding it gone fine.
-func removeImage(ctx context.Context, c *gce.Client, name string) error {
-	ctx, cancel := cleanupContext(ctx)
+// An insert that was cut short (insertErr) may still be making the image,
+// which cannot be deleted until it is done: the insert is waited for
+// first.
+func removeImage(ctx context.Context, c *gce.Client, name string,
+	insertErr error,
+) error {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx),
+		insertTimeout)
+	defer cancel()
+	// The insert's own failure is already reported; only a wait that
+	// could not finish matters here, and the delete below says so.
+	_ = c.Await(wctx, insertErr)
+
+	ctx, cancel = cleanupContext(ctx)
 	defer cancel()
 	err := c.DeleteImage(ctx, name)
-	if err != nil && !isStatus(err, http.StatusNotFound) {
+	if err != nil && !gce.IsStatus(err, http.StatusNotFound) {
 		return fmt.Errorf("removing unverified image %q, delete it by "+
 			"hand: %w", name, err)
 	}
 	return nil
-}
-
-// isStatus tells whether err is an API error with HTTP status code.
-func isStatus(err error, code int) bool {
-	var gerr *googleapi.Error
-	return errors.As(err, &gerr) && gerr.Code == code
 }

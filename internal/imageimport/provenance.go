@@ -1,4 +1,4 @@
-package gceimport
+package imageimport
 
 import (
 	"fmt"
@@ -22,12 +22,16 @@ const (
 
 var kilnLabels = []string{labelInputs, labelContainer, labelVersion}
 
-// isKilnLabel reserves the kiln- prefix, so that later stages (rollout,
+// IsKilnLabel reserves the kiln- prefix, so that later stages (rollout,
 // verification) can add labels of their own without meeting a user's.
-func isKilnLabel(key string) bool { return strings.HasPrefix(key, "kiln-") }
+func IsKilnLabel(key string) bool { return strings.HasPrefix(key, "kiln-") }
 
-// maxDescription is GCE's limit on an image's description.
-const maxDescription = 2048
+const (
+	// maxDescription is GCE's limit on an image's description.
+	maxDescription = 2048
+	// MaxUserDescription leaves half of it to the provenance kiln writes.
+	MaxUserDescription = maxDescription / 2
+)
 
 // imageLabels are the user's labels plus kiln's short provenance.
 func imageLabels(user map[string]string, m *manifest.Manifest,

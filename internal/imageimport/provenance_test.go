@@ -1,4 +1,4 @@
-package gceimport
+package imageimport
 
 import (
 	"fmt"
@@ -93,7 +93,7 @@ func TestDescription(t *testing.T) {
 			LocalName: fmt.Sprintf("c%d:baked", i),
 			Digest:    "registry.example/c@sha256:" + hex})
 	}
-	long := strings.Repeat("é", maxUserDescription)
+	long := strings.Repeat("é", MaxUserDescription)
 
 	tests := []struct {
 		name     string

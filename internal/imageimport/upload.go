@@ -1,4 +1,4 @@
-package gceimport
+package imageimport
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/storage"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"google.golang.org/api/googleapi"
 
 	"github.com/kiln-images/kiln/internal/manifest"
@@ -65,7 +64,7 @@ func checkTarball(ctx context.Context, path string,
 // failed upload leaves nothing: an unfinished resumable upload never
 // becomes an object, and Cloud Storage refuses to store one whose CRC32C
 // differs from the one declared.
-func (p *PostProcessor) upload(ctx context.Context, ui packersdk.Ui,
+func (o *Options) upload(ctx context.Context, ui UI,
 	obj *storage.ObjectHandle, path string, sum checksums,
 ) (*storage.ObjectAttrs, error) {
 	f, err := os.Open(path)
@@ -78,8 +77,8 @@ func (p *PostProcessor) upload(ctx context.Context, ui packersdk.Ui,
 	defer cancel()
 	w := obj.NewWriter(wctx)
 	w.ChunkSize = uploadChunkSize
-	if p.chunkSize > 0 {
-		w.ChunkSize = p.chunkSize
+	if o.ChunkSize > 0 {
+		w.ChunkSize = o.ChunkSize
 	}
 	w.ContentType = "application/gzip"
 	w.Metadata = map[string]string{"sha256": sum.sha256}
@@ -143,7 +142,7 @@ func objectName(obj *storage.ObjectHandle) string {
 
 // progress reports an upload about every tenth of the way.
 type progress struct {
-	ui    packersdk.Ui
+	ui    UI
 	total int64
 	start time.Time
 	next  int64

@@ -2,7 +2,6 @@ package rollout_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
-	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	"google.golang.org/protobuf/proto"
 
@@ -302,9 +300,3 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// isStatus tells whether err is an API error with the HTTP status code.
-func isStatus(err error, code int) bool {
-	var gerr *googleapi.Error
-	return errors.As(err, &gerr) && gerr.Code == code
-}

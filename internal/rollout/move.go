@@ -9,6 +9,8 @@ import (
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/kiln-images/kiln/internal/gce"
 )
 
 // move is one release of the MIG from a template to another.
@@ -118,7 +120,7 @@ func (r *session) patchVersions(ctx context.Context,
 	r.say("Patching MIG %s (%s): versions %s", r.s.MIG, what,
 		describeVersions(patch))
 	err := r.gce.PatchMIG(ctx, r.loc, r.s.MIG, patch)
-	if isStatus(err, http.StatusPreconditionFailed) {
+	if gce.IsStatus(err, http.StatusPreconditionFailed) {
 		return fmt.Errorf("someone else changed the MIG since kiln read "+
 			"it; nothing was patched (%s): %w", what, err)
 	}
@@ -148,7 +150,7 @@ func (r *session) revert(ctx context.Context, m move, cause *GateError) error {
 		}
 		// A rollback must win over a concurrent change: read again.
 		err = r.patchVersions(ctx, igm, "rollback", m.back)
-		if !isStatus(err, http.StatusPreconditionFailed) {
+		if !gce.IsStatus(err, http.StatusPreconditionFailed) {
 			break
 		}
 	}

@@ -3,10 +3,7 @@ package rollout
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"strings"
-
-	"google.golang.org/api/googleapi"
 
 	"github.com/kiln-images/kiln/internal/gce"
 )
@@ -89,12 +86,6 @@ func regionOfLink(link string) string {
 // inProject tells whether link names a resource of project.
 func inProject(link, project string) bool {
 	return strings.HasPrefix(resourcePath(link), "projects/"+project+"/")
-}
-
-// isStatus tells whether err is an API error with the HTTP status code.
-func isStatus(err error, code int) bool {
-	var gerr *googleapi.Error
-	return errors.As(err, &gerr) && gerr.Code == code
 }
 
 // isFamilyLink tells whether an image link names a family rather than

@@ -64,7 +64,7 @@ func TestPruneKeepsWhatIsNeeded(t *testing.T) {
 	for i := 1; i <= 6; i++ {
 		name := "wpt-server-" + itoa(i)
 		_, err := v.c.Image(t.Context(), name)
-		gone := isStatus(err, http.StatusNotFound)
+		gone := gce.IsStatus(err, http.StatusNotFound)
 		if want := slices.Contains(wantImages, name); gone != want {
 			t.Errorf("image %s deleted = %v, want %v (%v)", name, gone,
 				want, err)

@@ -7,6 +7,8 @@ import (
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/kiln-images/kiln/internal/gce"
 )
 
 // template reads the instance template a link names.
@@ -93,7 +95,7 @@ func (r *session) ensureTemplate(ctx context.Context,
 				"not image %q", name, bootImage(t), img.GetName())
 		}
 		return t, false, nil
-	case !isStatus(err, http.StatusNotFound):
+	case !gce.IsStatus(err, http.StatusNotFound):
 		return nil, false, err
 	}
 
@@ -106,7 +108,7 @@ func (r *session) ensureTemplate(ctx context.Context,
 		return t, true, nil
 	}
 	made, err := r.gce.InsertTemplate(ctx, loc, t)
-	if isStatus(err, http.StatusConflict) {
+	if gce.IsStatus(err, http.StatusConflict) {
 		// Another run made it between the read and the insert.
 		made, err = r.gce.Template(ctx, loc, name)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
+
+	"github.com/kiln-images/kiln/internal/gce"
 )
 
 // pool is a target pool that balances the MIG's instances.
@@ -105,7 +107,7 @@ func (r *session) poolHealth(ctx context.Context, pools []pool,
 ) (string, error) {
 	for _, p := range pools {
 		hs, err := r.gce.TargetPoolHealth(ctx, p.region, p.name, instance)
-		if isStatus(err, http.StatusBadRequest) {
+		if gce.IsStatus(err, http.StatusBadRequest) {
 			return "UNKNOWN", nil // not in the pool yet
 		}
 		if err != nil {

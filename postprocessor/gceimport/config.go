@@ -5,15 +5,13 @@ package gceimport
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"net"
-	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/hashicorp/packer-plugin-sdk/common"
+
+	"github.com/kiln-images/kiln/internal/imageimport"
 )
 
 // Config is the kiln-gce-import post-processor block.
@@ -65,20 +63,10 @@ type Config struct {
 }
 
 var (
-	// imageNameRE is GCE's rule for image and family names.
-	imageNameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	labelKeyRE  = regexp.MustCompile(`^\p{Ll}[\p{Ll}0-9_-]{0,62}$`)
-	labelValRE  = regexp.MustCompile(`^[\p{Ll}0-9_-]{0,63}$`)
-	bucketRE    = regexp.MustCompile(`^[a-z0-9][-a-z0-9_.]*[a-z0-9]$`)
-	locationRE  = regexp.MustCompile(`^[a-z][-a-z0-9]*[a-z0-9]$`)
+	locationRE = regexp.MustCompile(`^[a-z][-a-z0-9]*[a-z0-9]$`)
 )
 
 const (
-	// maxLabels is GCE's limit of labels on one resource.
-	maxLabels = 64
-	// maxUserDescription leaves half of GCE's 2048 characters to the
-	// provenance kiln writes.
-	maxUserDescription = 1024
 	// maxObjectPrefix keeps the object name under Cloud Storage's 1024
 	// bytes whatever the image is called.
 	maxObjectPrefix = 1024 - 63 - len(".tar.gz")
@@ -103,7 +91,7 @@ func (c *Config) prepare() error {
 	case strings.HasPrefix(c.Bucket, "gs://"):
 		add("bucket: %q is a URL; give the bucket's name, %q", c.Bucket,
 			strings.SplitN(strings.TrimPrefix(c.Bucket, "gs://"), "/", 2)[0])
-	case !validBucket(c.Bucket):
+	case !imageimport.ValidBucket(c.Bucket):
 		add("bucket: %q is not a Cloud Storage bucket name", c.Bucket)
 	}
 	if len(c.ObjectPrefix) > maxObjectPrefix ||
@@ -112,17 +100,19 @@ func (c *Config) prepare() error {
 		add("object_prefix: must be UTF-8 without line breaks, "+
 			"at most %d bytes", maxObjectPrefix)
 	}
-	if c.ImageName != "" && !imageNameRE.MatchString(c.ImageName) {
+	if c.ImageName != "" && !imageimport.ValidName(c.ImageName) {
 		add("image_name: %q is not a GCE image name (lowercase letters, "+
 			"digits and -, at most 63, starting with a letter)", c.ImageName)
 	}
-	if c.ImageFamily != "" && !imageNameRE.MatchString(c.ImageFamily) {
+	if c.ImageFamily != "" && !imageimport.ValidName(c.ImageFamily) {
 		add("image_family: %q is not a GCE family name", c.ImageFamily)
 	}
-	errs = append(errs, checkLabels(c.ImageLabels)...)
-	if n := utf8.RuneCountInString(c.ImageDescription); n > maxUserDescription {
+	for _, err := range imageimport.CheckLabels(c.ImageLabels) {
+		add("image_labels: %w", err)
+	}
+	if n := utf8.RuneCountInString(c.ImageDescription); n > imageimport.MaxUserDescription {
 		add("image_description: %d characters, at most %d",
-			n, maxUserDescription)
+			n, imageimport.MaxUserDescription)
 	}
 	for _, l := range c.StorageLocations {
 		if !locationRE.MatchString(l) {
@@ -130,83 +120,11 @@ func (c *Config) prepare() error {
 				"europe-west1", l)
 		}
 	}
-	if err := checkEndpoint(c.ComputeEndpoint); err != nil {
+	if err := imageimport.CheckEndpoint(c.ComputeEndpoint); err != nil {
 		add("compute_endpoint: %w", err)
 	}
-	if err := checkEndpoint(c.StorageEndpoint); err != nil {
+	if err := imageimport.CheckEndpoint(c.StorageEndpoint); err != nil {
 		add("storage_endpoint: %w", err)
 	}
 	return errors.Join(errs...)
-}
-
-// checkLabels applies GCE's label rules, so that a bad label stops
-// `packer validate` rather than the insert after a long upload.
-func checkLabels(labels map[string]string) []error {
-	var errs []error
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		v := labels[k]
-		switch {
-		case !labelKeyRE.MatchString(k):
-			errs = append(errs, fmt.Errorf("image_labels: key %q must start "+
-				"with a lowercase letter and hold at most 63 lowercase "+
-				"letters, digits, _ and -", k))
-		case isKilnLabel(k):
-			errs = append(errs, fmt.Errorf("image_labels: key %q is kiln's "+
-				"own", k))
-		case !labelValRE.MatchString(v):
-			errs = append(errs, fmt.Errorf("image_labels: value %q of %q "+
-				"must hold at most 63 lowercase letters, digits, _ and -",
-				v, k))
-		}
-	}
-	if len(labels) > maxLabels-len(kilnLabels) {
-		errs = append(errs, fmt.Errorf("image_labels: %d labels, at most %d "+
-			"besides kiln's own", len(labels), maxLabels-len(kilnLabels)))
-	}
-	return errs
-}
-
-// validBucket applies Cloud Storage's bucket naming rules: 3 to 63
-// characters, or up to 222 in dot-separated parts of at most 63.
-func validBucket(name string) bool {
-	if len(name) < 3 || len(name) > 222 || !bucketRE.MatchString(name) {
-		return false
-	}
-	if !strings.Contains(name, ".") {
-		return len(name) <= 63
-	}
-	for _, part := range strings.Split(name, ".") {
-		if part == "" || len(part) > 63 {
-			return false
-		}
-	}
-	return true
-}
-
-// checkEndpoint takes an absolute http or https URL. Plain HTTP would
-// carry credentials in the clear, so it is only for loopback, where no
-// credentials are sent.
-func checkEndpoint(endpoint string) error {
-	if endpoint == "" {
-		return nil
-	}
-	u, err := url.Parse(endpoint)
-	switch {
-	case err != nil || u.Host == "" ||
-		(u.Scheme != "http" && u.Scheme != "https"):
-		return fmt.Errorf("%q is not an http or https URL", endpoint)
-	case u.Scheme == "http" && !isLoopback(u):
-		return fmt.Errorf("%q: plain http only on loopback; use https",
-			endpoint)
-	}
-	return nil
-}
-
-func isLoopback(u *url.URL) bool {
-	host := u.Hostname()
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

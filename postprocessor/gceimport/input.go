@@ -1,13 +1,12 @@
 package gceimport
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kiln-images/kiln/builder/local"
+	"github.com/kiln-images/kiln/internal/imageimport"
 	"github.com/kiln-images/kiln/internal/manifest"
 )
 
@@ -31,17 +30,9 @@ func readInput(a packersdk.Artifact) (*input, error) {
 		return nil, fmt.Errorf("taking kiln-local artifact %s: "+
 			"it names no tarball or no manifest", a.Id())
 	}
-	b, err := os.ReadFile(manPath)
+	m, err := imageimport.ReadManifest(manPath)
 	if err != nil {
-		return nil, fmt.Errorf("reading manifest: %w", err)
+		return nil, err
 	}
-	var m manifest.Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("reading manifest %s: %w", manPath, err)
-	}
-	if m.Name == "" || m.Disk.SHA256 == "" {
-		return nil, fmt.Errorf("reading manifest %s: "+
-			"it records no image name or no disk sha256", manPath)
-	}
-	return &input{tarball: tarball, manifest: &m}, nil
+	return &input{tarball: tarball, manifest: m}, nil
 }

@@ -7,17 +7,15 @@
 package gceimport
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 
 	"github.com/kiln-images/kiln/internal/gce"
+	"github.com/kiln-images/kiln/internal/imageimport"
 )
 
 // PostProcessor implements packersdk.PostProcessor.
@@ -30,9 +28,6 @@ type PostProcessor struct {
 	// to upload in several requests.
 	chunkSize int
 }
-
-// cleanupTimeout bounds the removal of what a failed import made.
-const cleanupTimeout = 2 * time.Minute
 
 func (p *PostProcessor) ConfigSpec() hcldec.ObjectSpec {
 	return p.config.FlatMapstructure().HCL2Spec()
@@ -70,99 +65,29 @@ func (p *PostProcessor) importImage(ctx context.Context, ui packersdk.Ui,
 	if err != nil {
 		return nil, err
 	}
-	name := cmp.Or(p.config.ImageName, in.manifest.Name)
-	family := cmp.Or(p.config.ImageFamily, in.manifest.Family)
-	if err := checkNames(name, family); err != nil {
-		return nil, err
-	}
-
-	// The clients outlive a cancelled ctx, so that an interrupted import
-	// can still remove what it made.
-	cctx := context.WithoutCancel(ctx)
-	cc, err := p.computeClient(cctx)
+	o := p.options(ui)
+	img, err := imageimport.Import(ctx, in.tarball, in.manifest, o)
 	if err != nil {
 		return nil, err
 	}
-	defer cc.Close()
-	sc, err := p.storageClient(cctx)
-	if err != nil {
-		return nil, err
-	}
-	defer sc.Close()
-	if err := ensureNameFree(ctx, cc, name); err != nil {
-		return nil, err
-	}
-
-	ui.Say(fmt.Sprintf("Checking %s against its manifest", in.tarball))
-	sum, err := checkTarball(ctx, in.tarball, in.manifest)
-	if err != nil {
-		return nil, err
-	}
-	obj := sc.Bucket(p.config.Bucket).
-		Object(p.config.ObjectPrefix + name + ".tar.gz")
-	ui.Say(fmt.Sprintf("Uploading %s to %s", in.tarball, objectName(obj)))
-	stored, err := p.upload(ctx, ui, obj, in.tarball, sum)
-	if err != nil {
-		return nil, err
-	}
-
-	spec := p.imageSpec(in, name, family,
-		sourceURL(obj.BucketName(), obj.ObjectName()))
-	img, err := createImage(ctx, ui, cc, spec)
-	if err != nil || !p.config.KeepUpload {
-		ui.Say("Deleting the upload " + objectName(obj))
-		derr := deleteObject(ctx, obj, stored.Generation)
-		switch {
-		case err != nil:
-			return nil, errors.Join(err, derr)
-		case derr != nil:
-			// The image is made and sound; a stray upload only costs
-			// storage, so it is reported rather than failing the build.
-			ui.Error(fmt.Sprintf("The upload is left in the bucket: %v",
-				derr))
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-
-	ui.Message(fmt.Sprintf("Image %s is deprecated until verified",
-		img.GetSelfLink()))
 	return &Artifact{
-		Project: cc.Project(), Name: name, Family: family,
-		SelfLink: img.GetSelfLink(),
-		destroy:  func() error { return p.deleteImage(name) },
+		Project: img.Project, Name: img.Name, Family: img.Family,
+		SelfLink: img.SelfLink,
+		destroy: func() error {
+			return imageimport.Delete(context.Background(), img.Name, o)
+		},
 	}, nil
 }
 
-// checkNames checks names taken from the manifest, which Prepare could
-// not see.
-func checkNames(name, family string) error {
-	if !imageNameRE.MatchString(name) {
-		return fmt.Errorf("naming image: %q is not a GCE image name; "+
-			"set image_name", name)
+// options are the import the config asks for.
+func (p *PostProcessor) options(ui packersdk.Ui) imageimport.Options {
+	c := &p.config
+	return imageimport.Options{
+		Project: c.ImageProject, Bucket: c.Bucket,
+		ObjectPrefix: c.ObjectPrefix, KeepUpload: c.KeepUpload,
+		Name: c.ImageName, Family: c.ImageFamily, Labels: c.ImageLabels,
+		Description: c.ImageDescription, StorageLocations: c.StorageLocations,
+		ComputeEndpoint: c.ComputeEndpoint, StorageEndpoint: c.StorageEndpoint,
+		GCEOptions: p.gceOpts, ChunkSize: p.chunkSize, UI: ui,
 	}
-	if family != "" && !imageNameRE.MatchString(family) {
-		return fmt.Errorf("naming image: %q is not a GCE family name; "+
-			"set image_family", family)
-	}
-	return nil
-}
-
-// deleteImage is the artifact's Destroy.
-func (p *PostProcessor) deleteImage(name string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-	defer cancel()
-	c, err := p.computeClient(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return c.DeleteImage(ctx, name)
-}
-
-// cleanupContext lets removals run after ctx was cancelled: an
-// interrupted import must still take back what it made.
-func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 }
