@@ -4,16 +4,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/magefile/mage/mg"
 
-	"github.com/kiln-images/kiln/internal/bake"
+	"github.com/kiln-images/kiln/internal/nightly"
 	"github.com/kiln-images/kiln/internal/rollout"
 	"github.com/kiln-images/kiln/internal/settings"
+	"github.com/kiln-images/kiln/internal/tools"
+	"github.com/kiln-images/kiln/internal/vm"
 )
 
 // The release targets read environments/$KILN_ENV.json (default
@@ -99,7 +99,26 @@ func Nightly(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = rollout.Nightly(ctx, s, nightlyStages(), releaseOptions())
+	b, err := bakeOptions("wpt-server")
+	if err != nil {
+		return err
+	}
+	st, err := nightly.Stages(s, nightly.Options{
+		Bake: b,
+		Setup: func(ctx context.Context) error {
+			if err := releaseDeps(ctx, BakeHost, Plugin); err != nil {
+				return err
+			}
+			return tools.EnsureDebianPackages(ctx, vm.HostPackages,
+				os.Stdout)
+		},
+		Progress: os.Stdout,
+	})
+	if err != nil {
+		return err
+	}
+	st.Summary = os.Getenv("GITHUB_STEP_SUMMARY")
+	_, err = rollout.Nightly(ctx, s, st, releaseOptions())
 	return err
 }
 
@@ -112,42 +131,6 @@ func releaseOptions() rollout.Options {
 		DryRun:   os.Getenv("KILN_DRY_RUN") != "",
 		Force:    os.Getenv("KILN_FORCE") != "",
 		Progress: os.Stdout,
-	}
-}
-
-// nightlyStages bake images/wpt-server under a dated name, boot it in
-// QEMU with the Verify target and import it.
-func nightlyStages() rollout.Stages {
-	return rollout.Stages{
-		Build: func(ctx context.Context) (*rollout.Artifact, error) {
-			if err := releaseDeps(ctx, BakeHost, Plugin); err != nil {
-				return nil, err
-			}
-			o, err := bakeOptions("wpt-server")
-			if err != nil {
-				return nil, err
-			}
-			o.Vars = map[string]string{"image_name": "wpt-server-" +
-				time.Now().UTC().Format("20060102-1504")}
-			tarball, err := bake.Run(ctx, o)
-			if err != nil {
-				return nil, err
-			}
-			return rollout.ReadArtifact(tarball)
-		},
-		Verify: func(ctx context.Context, a *rollout.Artifact) error {
-			os.Setenv("KILN_ARTIFACT", a.Tarball)
-			return releaseDeps(ctx, Verify)
-		},
-		Import: func(ctx context.Context, a *rollout.Artifact) (string, error) {
-			// TODO(#6): import through Packer once images/wpt-server has
-			// a kiln-gce-import post-processor block the nightly bake can
-			// switch on; until then no image reaches GCE.
-			return "", errors.New("importing " + a.Tarball + ": not " +
-				"available: images/wpt-server has no kiln-gce-import " +
-				"post-processor yet")
-		},
-		Summary: os.Getenv("GITHUB_STEP_SUMMARY"),
 	}
 }
 

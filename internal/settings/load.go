@@ -46,6 +46,8 @@ var keys = []key{
 	field("mig", "KILN_MIG", func(s *Settings) *string { return &s.MIG }),
 	field("family", "KILN_FAMILY", func(s *Settings) *string { return &s.Family }),
 	field("bucket", "KILN_BUCKET", func(s *Settings) *string { return &s.Bucket }),
+	field("container_image", "KILN_CONTAINER_IMAGE",
+		func(s *Settings) *string { return &s.ContainerImage }),
 	field("target_pool", "KILN_TARGET_POOL",
 		func(s *Settings) *string { return &s.TargetPool }),
 	{"deadline", "KILN_DEADLINE",
@@ -141,6 +143,9 @@ func (s *Settings) override(lookup func(string) (string, bool)) error {
 	}
 	if v, ok := lookup("KILN_COMPUTE_ENDPOINT"); ok {
 		s.Endpoint = strings.TrimSuffix(v, "/")
+	}
+	if v, ok := lookup("KILN_STORAGE_ENDPOINT"); ok {
+		s.StorageEndpoint = v
 	}
 	return nil
 }

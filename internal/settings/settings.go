@@ -37,6 +37,10 @@ type Settings struct {
 	Family string `json:"family"`
 	// Bucket is the Cloud Storage bucket images are imported through.
 	Bucket string `json:"bucket,omitempty"`
+	// ContainerImage is the server's container image, by tag or digest,
+	// that the nightly release bakes; a tag is resolved to its digest at
+	// bake time.
+	ContainerImage string `json:"container_image,omitempty"`
 	// TargetPool names the target pool whose health gates a rollout;
 	// default: every target pool the MIG names.
 	TargetPool string `json:"target_pool,omitempty"`
@@ -56,6 +60,9 @@ type Settings struct {
 	// emulator, without authentication. Only KILN_COMPUTE_ENDPOINT sets
 	// it: a checked-in file always means the real API.
 	Endpoint string `json:"-"`
+	// StorageEndpoint does the same for Cloud Storage, and only
+	// KILN_STORAGE_ENDPOINT sets it.
+	StorageEndpoint string `json:"-"`
 }
 
 // Policy is a MIG's update policy, as its API fields are called.
