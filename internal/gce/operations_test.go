@@ -3,7 +3,6 @@ package gce_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -389,7 +388,8 @@ func TestWaitHonoursContext(t *testing.T) {
 	defer cancel()
 	// The context ends once the insert's answer is in, a running
 	// operation: the client is then pausing before reading it again.
-	hc := &http.Client{Transport: cancelOn{"/global/images", cancel}}
+	hc := &http.Client{Transport: gcetest.CancelAfter(http.MethodPost,
+		"/global/images", cancel)}
 	c, err := gce.New(ctx, project, gce.WithPollInterval(1<<40),
 		gce.WithClientOptions(option.WithEndpoint(srv.URL),
 			option.WithHTTPClient(hc)))
@@ -434,32 +434,6 @@ func TestWaitHonoursContext(t *testing.T) {
 	if err := later.Await(t.Context(), errors.New("no operation")); err != nil {
 		t.Errorf("Await(error without an operation) = %v, want nil", err)
 	}
-}
-
-// cancelOn calls cancel once the answer to a request whose path holds
-// path has been read.
-type cancelOn struct {
-	path   string
-	cancel context.CancelFunc
-}
-
-func (c cancelOn) RoundTrip(r *http.Request) (*http.Response, error) {
-	res, err := http.DefaultTransport.RoundTrip(r)
-	if err == nil && strings.Contains(r.URL.Path, c.path) {
-		res.Body = closeHook{res.Body, c.cancel}
-	}
-	return res, err
-}
-
-type closeHook struct {
-	io.ReadCloser
-	hook func()
-}
-
-func (c closeHook) Close() error {
-	err := c.ReadCloser.Close()
-	c.hook()
-	return err
 }
 
 func TestOperation(t *testing.T) {

@@ -123,7 +123,7 @@ func TestNightly(t *testing.T) {
 			"skipped with the first's, %s", again.Skipped,
 			again.InputsHash, rep.InputsHash)
 	}
-	if n := mutations(srv.Stats()); n != 0 {
+	if n := srv.Mutations(); n != 0 {
 		t.Errorf("second Nightly() made %d changes, want 0: %v", n,
 			srv.Stats())
 	}
@@ -196,20 +196,6 @@ func objects(t *testing.T, c *storage.Client) []string {
 		check(t, err)
 		names = append(names, o.Name)
 	}
-}
-
-// mutations counts the requests that change something.
-func mutations(stats map[string]int) int {
-	n := 0
-	for method, c := range stats {
-		for _, verb := range []string{".insert", ".patch", ".delete",
-			".deprecate", ".setLabels"} {
-			if strings.HasSuffix(method, verb) {
-				n += c
-			}
-		}
-	}
-	return n
 }
 
 // emuClock is the emulator's time, which a sleep moves on.

@@ -242,20 +242,6 @@ func (v *env) imageState(name string) string {
 	return "ACTIVE"
 }
 
-// mutations counts the requests that change something.
-func mutations(stats map[string]int) int {
-	n := 0
-	for method, c := range stats {
-		for _, verb := range []string{".insert", ".patch", ".delete",
-			".deprecate", ".setLabels"} {
-			if strings.HasSuffix(method, verb) {
-				n += c
-			}
-		}
-	}
-	return n
-}
-
 func base(link string) string { return link[strings.LastIndex(link, "/")+1:] }
 
 // emuClock is the emulator's time: a sleep moves it on, a step at a

@@ -68,7 +68,7 @@ func TestNightlyUnchangedDoesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Nightly() = %v", err)
 			}
-			if n := mutations(v.srv.Stats()); n != 0 {
+			if n := v.srv.Mutations(); n != 0 {
 				t.Errorf("Nightly() made %d changes, want 0: %v", n,
 					v.srv.Stats())
 			}
@@ -137,7 +137,7 @@ func TestNightlyStopsAtFailedVerify(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "verify: wpt-server") {
 		t.Fatalf("Nightly() = %v, want the verify stage's error", err)
 	}
-	if n := mutations(v.srv.Stats()); n != 0 {
+	if n := v.srv.Mutations(); n != 0 {
 		t.Errorf("Nightly() made %d changes, want 0", n)
 	}
 	b, err := os.ReadFile(st.Summary)

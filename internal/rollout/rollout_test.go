@@ -82,7 +82,7 @@ func TestRolloutHealthy(t *testing.T) {
 	if err := rollout.Rollout(t.Context(), v.s, "", v.opts()); err != nil {
 		t.Fatalf("second Rollout() = %v", err)
 	}
-	if n := mutations(v.srv.Stats()); n != 0 {
+	if n := v.srv.Mutations(); n != 0 {
 		t.Errorf("second Rollout() made %d changes, want 0: %v", n,
 			v.srv.Stats())
 	}
@@ -309,7 +309,7 @@ func TestRolloutRefusesUnstableGroup(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not stable") {
 		t.Fatalf("Rollout() = %v, want a refusal saying not stable", err)
 	}
-	if n := mutations(v.srv.Stats()); n != 0 {
+	if n := v.srv.Mutations(); n != 0 {
 		t.Errorf("refused Rollout() made %d changes, want 0", n)
 	}
 }
@@ -329,7 +329,7 @@ func TestRolloutDryRun(t *testing.T) {
 		t.Fatalf("Rollout(dry run) = %v", err)
 	}
 	t.Log(out.String())
-	if n := mutations(v.srv.Stats()); n != 0 {
+	if n := v.srv.Mutations(); n != 0 {
 		t.Errorf("dry run made %d changes, want 0: %v", n, v.srv.Stats())
 	}
 	for _, want := range []string{
@@ -372,7 +372,7 @@ func TestRolloutAPICalls(t *testing.T) {
 	if total > bound {
 		t.Errorf("API calls = %d, want at most %d", total, bound)
 	}
-	if n := mutations(stats); n > 4 {
+	if n := v.srv.Mutations(); n > 4 {
 		t.Errorf("mutating calls = %d, want at most 4 (template, two "+
 			"patches)", n)
 	}
@@ -387,7 +387,7 @@ func TestRolloutOfTheLiveImage(t *testing.T) {
 		v.opts()); err != nil {
 		t.Fatalf("Rollout(wpt-server-1) = %v", err)
 	}
-	if n := mutations(v.srv.Stats()); n != 0 {
+	if n := v.srv.Mutations(); n != 0 {
 		t.Errorf("Rollout(live image) made %d changes, want 0: %v", n,
 			v.srv.Stats())
 	}

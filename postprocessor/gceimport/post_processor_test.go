@@ -466,7 +466,8 @@ func TestPostProcessInterruptedInsert(t *testing.T) {
 	p := f.postProcessor(t, nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	hc := &http.Client{Transport: cancelAfter{"/global/images", cancel}}
+	hc := &http.Client{Transport: gcetest.CancelAfter(http.MethodPost,
+		"/global/images", cancel)}
 	p.gceOpts = append(p.gceOpts,
 		gce.WithClientOptions(option.WithHTTPClient(hc)))
 
@@ -481,21 +482,6 @@ func TestPostProcessInterruptedInsert(t *testing.T) {
 	if objs := f.objects(t); len(objs) != 0 {
 		t.Errorf("objects = %q, want none", objs)
 	}
-}
-
-// cancelAfter cancels once a POST to a path ending in suffix is
-// answered, as if the person pressed Ctrl-C just then.
-type cancelAfter struct {
-	suffix string
-	cancel context.CancelFunc
-}
-
-func (c cancelAfter) RoundTrip(r *http.Request) (*http.Response, error) {
-	res, err := http.DefaultTransport.RoundTrip(r)
-	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, c.suffix) {
-		c.cancel()
-	}
-	return res, err
 }
 
 // A taken name stops the import before the upload, and the image that
