@@ -101,6 +101,10 @@ func TestPreflightErrors(t *testing.T) {
 		{"unreachable mirror",
 			map[string]interface{}{"mirror": "http://127.0.0.1:1/debian"},
 			t.TempDir(), "mirror: http://127.0.0.1:1/debian cannot be reached"},
+		{"unreachable security mirror",
+			map[string]interface{}{
+				"security_mirror": "http://127.0.0.1:1/debian-security"},
+			t.TempDir(), "security_mirror: reading suite bookworm-security"},
 		{"artifact already there", nil, out,
 			"output_directory: " + out + "/test-image.tar.gz already exists"},
 	} {

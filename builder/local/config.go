@@ -30,6 +30,18 @@ type Config struct {
 	// Debian mirror. Defaults to the first mirror the build host's apt
 	// uses.
 	Mirror string `mapstructure:"mirror"`
+	// Mirror of Debian's security archive. Defaults to
+	// `http://deb.debian.org/debian-security`.
+	SecurityMirror string `mapstructure:"security_mirror"`
+	// Bake without Debian's stable and security updates: only what the
+	// suite itself holds, and no network once the base is cached. By
+	// default the base's apt sources also name `<suite>-updates` and
+	// `<suite>-security`, the base is upgraded from them, and it is
+	// cached under a key holding the digest of those suites' Release
+	// files: when Debian publishes an update, the next bake starts from
+	// a new base and gets a new inputs hash, which a nightly release
+	// then rolls out.
+	SkipUpdates bool `mapstructure:"skip_updates"`
 	// debootstrap variant. Defaults to `minbase`.
 	Variant string `mapstructure:"variant"`
 	// Debian packages to install on top of what every kiln image gets
@@ -53,6 +65,10 @@ type Config struct {
 	// Where base root file systems are cached. Defaults to kiln/rootfs in
 	// the user's cache folder (KILN_CACHE_DIR overrides that folder).
 	CacheDir string `mapstructure:"cache_dir"`
+
+	// release is the digest of the suites the base is upgraded from,
+	// read by the preflight step.
+	release string
 }
 
 // basePackages are what every kiln image needs to boot on GCE and under
@@ -78,6 +94,9 @@ func (c *Config) prepare() error {
 	}
 	if c.Variant == "" {
 		c.Variant = "minbase"
+	}
+	if c.SecurityMirror == "" && !c.SkipUpdates {
+		c.SecurityMirror = rootfs.DefaultSecurity
 	}
 	if c.DiskSizeGB == 0 {
 		c.DiskSizeGB = 4
@@ -123,6 +142,10 @@ func (c *Config) prepare() error {
 // spec is the base root file system this config asks for.
 func (c *Config) spec() rootfs.Spec {
 	pkgs := append(slices.Clone(basePackages), c.Packages...)
-	return rootfs.Spec{Suite: c.Suite, Mirror: c.Mirror, Variant: c.Variant,
+	spec := rootfs.Spec{Suite: c.Suite, Mirror: c.Mirror, Variant: c.Variant,
 		Packages: pkgs}
+	if !c.SkipUpdates {
+		spec.Security, spec.Release = c.SecurityMirror, c.release
+	}
+	return spec
 }

@@ -22,6 +22,8 @@ type FlatConfig struct {
 	ImageFamily         *string           `mapstructure:"image_family" cty:"image_family" hcl:"image_family"`
 	Suite               *string           `mapstructure:"suite" cty:"suite" hcl:"suite"`
 	Mirror              *string           `mapstructure:"mirror" cty:"mirror" hcl:"mirror"`
+	SecurityMirror      *string           `mapstructure:"security_mirror" cty:"security_mirror" hcl:"security_mirror"`
+	SkipUpdates         *bool             `mapstructure:"skip_updates" cty:"skip_updates" hcl:"skip_updates"`
 	Variant             *string           `mapstructure:"variant" cty:"variant" hcl:"variant"`
 	Packages            []string          `mapstructure:"packages" cty:"packages" hcl:"packages"`
 	DiskSizeGB          *int              `mapstructure:"disk_size_gb" cty:"disk_size_gb" hcl:"disk_size_gb"`
@@ -56,6 +58,8 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"image_family":               &hcldec.AttrSpec{Name: "image_family", Type: cty.String, Required: false},
 		"suite":                      &hcldec.AttrSpec{Name: "suite", Type: cty.String, Required: false},
 		"mirror":                     &hcldec.AttrSpec{Name: "mirror", Type: cty.String, Required: false},
+		"security_mirror":            &hcldec.AttrSpec{Name: "security_mirror", Type: cty.String, Required: false},
+		"skip_updates":               &hcldec.AttrSpec{Name: "skip_updates", Type: cty.Bool, Required: false},
 		"variant":                    &hcldec.AttrSpec{Name: "variant", Type: cty.String, Required: false},
 		"packages":                   &hcldec.AttrSpec{Name: "packages", Type: cty.List(cty.String), Required: false},
 		"disk_size_gb":               &hcldec.AttrSpec{Name: "disk_size_gb", Type: cty.Number, Required: false},

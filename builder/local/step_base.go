@@ -28,9 +28,13 @@ func (s *stepBase) Run(ctx context.Context, state multistep.StateBag) multistep.
 	spec := s.config.spec()
 	cache := rootfs.Cache{Dir: s.config.CacheDir, Log: io.Discard}
 	if _, err := os.Stat(filepath.Join(cache.Path(spec), "etc/os-release")); err != nil {
-		ui.Say(fmt.Sprintf("Bootstrapping Debian %s from %s with %d packages "+
-			"(a minute or a few; cached afterwards)", spec.Suite, spec.Mirror,
-			len(spec.Packages)))
+		updates := ""
+		if spec.Security != "" {
+			updates = " and its updates"
+		}
+		ui.Say(fmt.Sprintf("Bootstrapping Debian %s%s from %s with %d "+
+			"packages (a few minutes; cached afterwards)", spec.Suite,
+			updates, spec.Mirror, len(spec.Packages)))
 		cache.Log = &debootstrapUI{ui: ui}
 	} else {
 		ui.Say("Base root file system found in the cache (" +
@@ -93,8 +97,13 @@ type debootstrapUI struct {
 	count   int
 }
 
+// perPackage matches a line per package of debootstrap's, then of the
+// apt-get upgrade after it.
 var perPackage = regexp.MustCompile(
-	`^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) `)
+	`^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) |` +
+		`^(Get|Hit|Ign):\d+ |^\(Reading database|` +
+		`^(Preparing to unpack|Unpacking|Setting up|Processing triggers ` +
+		`for|Selecting previously|Removing) `)
 
 func (w *debootstrapUI) Write(p []byte) (int, error) {
 	lines := strings.Split(w.partial+string(p), "\n")

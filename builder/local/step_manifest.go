@@ -22,7 +22,8 @@ func (s *stepManifest) Run(_ context.Context, state multistep.StateBag) multiste
 		Name:   c.ImageName,
 		Family: c.ImageFamily,
 		Base: manifest.Base{Suite: spec.Suite, Mirror: spec.Mirror,
-			Variant: spec.Variant, Key: spec.Key()},
+			Variant: spec.Variant, Security: spec.Security,
+			Release: spec.Release, Key: spec.Key()},
 		GuestOSFeatures: c.GuestOSFeatures,
 	}
 	if err := m.Read(r.root); err != nil {

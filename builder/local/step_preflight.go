@@ -43,6 +43,25 @@ func (s *stepPreflight) check(ctx context.Context) error {
 				"it, choose another image_name, or build with -force", p)
 		}
 	}
+	if !c.SkipUpdates {
+		// The base's cache key holds the updates' digest, so the mirrors
+		// are read even when a base is cached.
+		if err := checkMirror(ctx, c.Mirror, c.Suite); err != nil {
+			return err
+		}
+		release, err := rootfs.ReleaseDigest(ctx, c.spec())
+		if err != nil {
+			key := "mirror"
+			var serr *rootfs.SuiteError
+			if errors.As(err, &serr) && serr.Mirror == c.SecurityMirror {
+				key = "security_mirror"
+			}
+			return fmt.Errorf("%s: %w (set skip_updates = true to bake "+
+				"without Debian's updates)", key, err)
+		}
+		c.release = release
+		return nil
+	}
 	cache := rootfs.Cache{Dir: c.CacheDir}
 	if _, err := os.Stat(filepath.Join(cache.Path(c.spec()),
 		"etc/os-release")); err == nil {

@@ -79,6 +79,23 @@ func TestBakeWPTServer(t *testing.T) {
 			}
 		}
 	}
+	// Debian's updates are in: the base was upgraded from the suites its
+	// apt names, and the manifest holds their digest.
+	sources := read("/etc/apt/sources.list.d/debian.sources")
+	for _, suite := range []string{"bookworm bookworm-updates",
+		"bookworm-security"} {
+		if !strings.Contains(sources, "Suites: "+suite+"\n") {
+			t.Errorf("apt sources lack %s:\n%s", suite, sources)
+		}
+	}
+	if len(m.Base.Release) != 64 || m.Base.Security == "" {
+		t.Errorf("manifest base = %+v, want the updates' mirror and digest",
+			m.Base)
+	}
+	if _, err := d.Lstat(ctx, "/usr/sbin/policy-rc.d"); err == nil {
+		t.Errorf("/usr/sbin/policy-rc.d is left in the image: services " +
+			"would not start")
+	}
 	if mid := read("/etc/machine-id"); mid != "" {
 		t.Errorf("/etc/machine-id = %q, want empty", mid)
 	}

@@ -34,7 +34,12 @@ type Base struct {
 	Suite   string `json:"suite"`
 	Mirror  string `json:"mirror"`
 	Variant string `json:"variant"`
-	Key     string `json:"key"`
+	// Security and Release are set when the base holds Debian's updates:
+	// the security archive's mirror and the digest of the suites' Release
+	// files it was upgraded from.
+	Security string `json:"security,omitempty"`
+	Release  string `json:"release,omitempty"`
+	Key      string `json:"key"`
 }
 
 // Package is an installed Debian package.

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/kiln-images/kiln/internal/tail"
 )
@@ -25,6 +27,14 @@ type Spec struct {
 	Mirror   string   // an http(s) Debian mirror
 	Variant  string   // debootstrap's --variant, e.g. "minbase"
 	Packages []string // installed on top of the variant
+	// Security is the mirror of Debian's security archive. When set, the
+	// tree's apt sources also name <suite>-updates and <suite>-security,
+	// and the tree is upgraded from them once bootstrapped.
+	Security string
+	// Release is ReleaseDigest's digest of the suites the tree is made
+	// from, when Security is set: a new one means Debian published
+	// updates, and so a new tree.
+	Release string
 }
 
 // Key is the cache key of s: a hex sha256 over its fields, with the
@@ -36,6 +46,11 @@ func (s Spec) Key() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "suite=%s\nmirror=%s\nvariant=%s\npackages=%s\n",
 		s.Suite, s.Mirror, s.Variant, strings.Join(pkgs, ","))
+	// Written only when set, so that a spec without updates keeps the
+	// key, and the cached tree, it always had.
+	if s.Security != "" {
+		fmt.Fprintf(h, "security=%s\nrelease=%s\n", s.Security, s.Release)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -103,6 +118,16 @@ func (c Cache) Get(ctx context.Context, s Spec) (dir string, hit bool, err error
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return "", false, fmt.Errorf("creating rootfs cache: %w", err)
 	}
+	// Bakes that run at once (the tests do) would each make the same
+	// tree; the first makes it while the others wait, then find it.
+	unlock, err := lock(ctx, filepath.Join(c.Dir, "."+s.Key()+".lock"))
+	if err != nil {
+		return "", false, fmt.Errorf("locking rootfs cache: %w", err)
+	}
+	defer unlock()
+	if _, err := os.Stat(filepath.Join(dir, "etc", "os-release")); err == nil {
+		return dir, true, nil
+	}
 	tmp, err := os.MkdirTemp(c.Dir, ".build-")
 	if err != nil {
 		return "", false, fmt.Errorf("creating rootfs cache: %w", err)
@@ -115,6 +140,33 @@ func (c Cache) Get(ctx context.Context, s Spec) (dir string, hit bool, err error
 		return "", false, fmt.Errorf("storing rootfs in cache: %w", err)
 	}
 	return dir, false, nil
+}
+
+// lock takes an exclusive lock on the file at path, waiting for it until
+// ctx ends. The file stays: removing it could let two holders lock two
+// files of one name.
+func lock(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) &&
+			!errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // Debootstrap runs debootstrap for s into dir.
@@ -144,5 +196,8 @@ func Debootstrap(ctx context.Context, s Spec, dir string, log io.Writer) error {
 		return fmt.Errorf("running debootstrap %s from %s: %w: %s",
 			s.Suite, s.Mirror, err, last)
 	}
-	return nil
+	if s.Security == "" {
+		return nil
+	}
+	return upgrade(ctx, s, dir, log)
 }
