@@ -66,12 +66,28 @@ const (
 )
 
 // Fstab is the /etc/fstab that Build writes into the tree: it mounts the
-// two file systems by their labels, which Build sets.
+// two file systems by their labels, which Build sets. x-systemd.growfs
+// grows the root file system onto its partition at boot, once
+// RepartRoot has grown the partition.
 func Fstab() string {
 	return "# Written by kiln when it built this disk.\n" +
-		"LABEL=" + rootLabel + " / ext4 defaults 0 1\n" +
+		"LABEL=" + rootLabel + " / ext4 defaults,x-systemd.growfs 0 1\n" +
 		"LABEL=" + espLabel + " /boot/efi vfat umask=0077 0 2\n"
 }
+
+// RepartRoot is the systemd-repart definition Build writes into the
+// tree as RepartFile. An instance's boot disk is usually bigger than the
+// image (GCE's default is 10 GB), and the root partition is the disk's
+// last: systemd-repart grows it onto the rest of the disk early at every
+// boot, which changes nothing once it has.
+func RepartRoot() string {
+	return "# Written by kiln when it built this disk: the root partition\n" +
+		"# takes the rest of a bigger disk.\n" +
+		"[Partition]\nType=root\n"
+}
+
+// RepartFile is where RepartRoot goes in the tree.
+const RepartFile = "etc/repart.d/50-kiln-root.conf"
 
 // ErrTooSmall is matched (errors.Is) by Build's error when the disk or a
 // partition cannot hold what goes into it.
@@ -304,8 +320,8 @@ func Build(ctx context.Context, spec Spec, out string) (err error) {
 	return nil
 }
 
-// writeMountPoints writes the tree's etc/fstab and creates boot/efi,
-// where it mounts the ESP. An existing fstab is replaced rather than
+// writeMountPoints writes the tree's etc/fstab and RepartFile and
+// creates boot/efi, where it mounts the ESP. An existing fstab is replaced rather than
 // written through, in case it is a symbolic link pointing into the host.
 func writeMountPoints(root string) error {
 	for _, d := range []string{"etc", "boot", "boot/efi"} {
@@ -340,6 +356,16 @@ func writeMountPoints(root string) error {
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing fstab: %w", err)
+	}
+	repart := filepath.Join(root, RepartFile)
+	if err := os.MkdirAll(filepath.Dir(repart), 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", RepartFile, err)
+	}
+	if err := os.Remove(repart); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("writing %s: %w", RepartFile, err)
+	}
+	if err := os.WriteFile(repart, []byte(RepartRoot()), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", RepartFile, err)
 	}
 	return nil
 }

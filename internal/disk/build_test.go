@@ -210,6 +210,7 @@ func checkRoot(t *testing.T, d *Disk) {
 		{name: `/etc/quote"d`, content: "quoted\n", mode: 0o644},
 		{name: "/etc/machine-id", content: "", mode: 0o444},
 		{name: "/etc/fstab", content: Fstab(), mode: 0o644},
+		{name: "/" + RepartFile, content: RepartRoot(), mode: 0o644},
 		{name: "/usr/bin/tool", content: "#!/bin/sh\necho hi\n", mode: 0o755},
 		{name: "/usr/bin/suid", content: "#!/bin/sh\n",
 			mode: 0o755 | fs.ModeSetuid},

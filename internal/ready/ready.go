@@ -37,6 +37,7 @@ type Report struct {
 	// does not rely on it.
 	State      string
 	Uptime     float64           // seconds since the kernel started
+	RootSize   int64             // bytes of the root file system; 0 unknown
 	Enabled    map[string]string // enabled service -> active state
 	Failed     []string          // failed units
 	Containers map[string]string // container name -> image@id
@@ -65,6 +66,8 @@ func Parse(line string) (*Report, error) {
 			r.State = v
 		case "uptime":
 			r.Uptime, _ = strconv.ParseFloat(v, 64)
+		case "root":
+			r.RootSize, _ = strconv.ParseInt(v, 10, 64)
 		case "enabled":
 			for _, it := range items {
 				name, st, _ := strings.Cut(it, ":")

@@ -3,7 +3,7 @@
 # saying how the machine came up, for `mage verify` and for GCE's serial
 # port output. Format (fields separated by spaces, lists by commas, "-"
 # for an empty list):
-#   KILN-READY v1 state=S uptime=SECONDS enabled=UNIT:STATE,...
+#   KILN-READY v1 state=S uptime=SECONDS root=BYTES enabled=UNIT:STATE,...
 #     failed=UNIT,... containers=NAME=IMAGE@ID,...
 # The state is this script's verdict, not systemd's: is-system-running
 # says "starting" for as long as a job is pending, and this unit's own
@@ -82,7 +82,10 @@ if command -v docker >/dev/null 2>&1; then
 			'{{slice .Name 1}}={{.Config.Image}}@{{.Image}}' $ids | list)
 	fi
 fi
-line="KILN-READY v1 state=$state uptime=$uptime enabled=$enabled failed=$failed containers=$containers"
+# The root file system's size shows whether it grew onto a disk bigger
+# than the image.
+root=$(df -B1 --output=size / 2>/dev/null | tail -n 1 | tr -d ' ')
+line="KILN-READY v1 state=$state uptime=$uptime root=${root:--} enabled=$enabled failed=$failed containers=$containers"
 echo "$line"
 for tty in /dev/ttyS0 /dev/console; do
 	[ -w "$tty" ] && echo "$line" > "$tty" && break

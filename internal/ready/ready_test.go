@@ -15,10 +15,11 @@ func TestParse(t *testing.T) {
 	}{
 		{name: "healthy",
 			line: "[  41.2] x KILN-READY v1 state=running uptime=41.20 " +
-				"enabled=docker.service:active,wpt-server.service:active," +
+				"root=10434662400 enabled=docker.service:active,wpt-server.service:active," +
 				"e2scrub_reap.service:inactive failed=- " +
 				"containers=wpt-server=wpt-server:baked@sha256:ab",
 			want: &Report{State: "running", Uptime: 41.2,
+				RootSize: 10434662400,
 				Enabled: map[string]string{"docker.service": "active",
 					"wpt-server.service":   "active",
 					"e2scrub_reap.service": "inactive"},

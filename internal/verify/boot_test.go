@@ -54,6 +54,11 @@ func TestVerifyWPTServer(t *testing.T) {
 	if res.Kernel > time.Minute {
 		t.Errorf("kernel at %s, want under a minute", res.Kernel)
 	}
+	// The 4 GiB image grew its root onto the 10 GiB disk, less the ESP.
+	if got := res.Report.RootSize; got < DefaultDiskSize-(1<<30) {
+		t.Errorf("root file system of %d bytes on a %d-byte disk, want it "+
+			"grown", got, DefaultDiskSize)
+	}
 	if st := res.Report.Enabled["wpt-server.service"]; st != "active" {
 		t.Errorf("ready line has wpt-server.service %q, want active", st)
 	}

@@ -28,5 +28,9 @@ func (r *Result) Table() string {
 	} {
 		fmt.Fprintf(&b, "%-20s %8s\n", row[0], row[1])
 	}
+	if r.Report != nil && r.Report.RootSize > 0 {
+		fmt.Fprintf(&b, "%-20s %8s\n", "root file system",
+			gib(r.Report.RootSize))
+	}
 	return b.String()
 }

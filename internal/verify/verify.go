@@ -35,6 +35,11 @@ const DefaultHealthPath = "/?gcp-health-check"
 // boot that hangs is still cut off well inside CI's 90 minutes.
 const DefaultDeadline = 10 * time.Minute
 
+// DefaultDiskSize is GCE's default boot disk size, 10 GB (GCE's GB are
+// GiB): the image boots on a disk bigger than itself, as on GCE, and
+// must grow its root file system onto it.
+const DefaultDiskSize = 10 << 30
+
 // Options say what to verify.
 type Options struct {
 	// Artifact is a kiln-local tarball (.tar.gz holding disk.raw) or a
@@ -43,6 +48,9 @@ type Options struct {
 	Ports      []int         // guest ports to probe; default DefaultPorts
 	HealthPath string        // default DefaultHealthPath
 	Deadline   time.Duration // default DefaultDeadline
+	// DiskSize is the size in bytes of the disk the image boots on;
+	// default DefaultDiskSize, or the image's size when that is bigger.
+	DiskSize int64
 	// Accel is vm.KVM or vm.TCG; empty detects whether KVM works.
 	Accel vm.Accel
 	// Relays opens servers on the host to the guest (see vm.Options);
@@ -62,6 +70,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Deadline == 0 {
 		o.Deadline = DefaultDeadline
+	}
+	if o.DiskSize == 0 {
+		o.DiskSize = DefaultDiskSize
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
@@ -121,6 +132,11 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 		return nil, err
 	}
 	defer cleanup()
+	fi, err := os.Stat(raw)
+	if err != nil {
+		return nil, err
+	}
+	disk := max(o.DiskSize, fi.Size())
 
 	fw, err := vm.FindFirmware()
 	if err != nil {
@@ -146,8 +162,9 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 
 	bootCtx, cancel := context.WithTimeout(ctx, o.Deadline)
 	defer cancel()
-	v, err := vm.Boot(bootCtx, vm.Options{Disk: raw, Ports: o.Ports,
-		Accel: res.Accel, Firmware: fw, Metadata: md, Relays: o.Relays})
+	v, err := vm.Boot(bootCtx, vm.Options{Disk: raw, DiskSize: disk,
+		Ports: o.Ports, Accel: res.Accel, Firmware: fw, Metadata: md,
+		Relays: o.Relays})
 	if err != nil {
 		return nil, fmt.Errorf("booting %s: %w", o.Artifact, err)
 	}
@@ -156,7 +173,8 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 			err = serr
 		}
 	}()
-	w := &watch{v: v, o: o, ctx: bootCtx, parent: ctx}
+	w := &watch{v: v, o: o, image: fi.Size(), disk: disk, ctx: bootCtx,
+		parent: ctx}
 	return res, w.run(res)
 }
 

@@ -22,6 +22,8 @@ const stillWaiting = 30 * time.Second
 type watch struct {
 	v      *vm.VM
 	o      Options
+	image  int64           // bytes of the raw image
+	disk   int64           // bytes of the disk it booted on
 	ctx    context.Context // ends at the deadline
 	parent context.Context // the caller's
 }
@@ -47,7 +49,7 @@ func (w *watch) run(res *Result) error {
 		return w.fail("the ready line does not parse: %v", err)
 	}
 	w.say("Ready at %s: %s", secs(at), summary(res.Report))
-	if why := judge(res.Report); why != "" {
+	if why := judge(res.Report, w.image, w.disk); why != "" {
 		return w.fail("%s", why)
 	}
 

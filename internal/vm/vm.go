@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,8 +24,12 @@ import (
 
 // Options say what to boot and how.
 type Options struct {
-	Disk  string // a raw disk image; never modified
-	Ports []int  // guest TCP ports to forward to loopback
+	Disk string // a raw disk image; never modified
+	// DiskSize is the size in bytes of the disk the guest sees, at least
+	// the image's, as a GCE boot disk may be bigger than its image; zero
+	// is the image's size.
+	DiskSize int64
+	Ports    []int // guest TCP ports to forward to loopback
 	// Accel is KVM or TCG; empty runs DetectAccel.
 	Accel     Accel
 	Firmware  Firmware // zero finds OVMF with FindFirmware
@@ -81,8 +86,13 @@ func Boot(ctx context.Context, o Options) (*VM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding disk: %w", err)
 	}
-	if _, err := os.Stat(disk); err != nil {
+	fi, err := os.Stat(disk)
+	if err != nil {
 		return nil, fmt.Errorf("finding disk: %w", err)
+	}
+	if o.DiskSize != 0 && o.DiskSize < fi.Size() {
+		return nil, fmt.Errorf("disk size %d is smaller than the image %s "+
+			"(%d bytes)", o.DiskSize, disk, fi.Size())
 	}
 	if o.Firmware == (Firmware{}) {
 		if o.Firmware, err = FindFirmware(); err != nil {
@@ -124,7 +134,7 @@ func Boot(ctx context.Context, o Options) (*VM, error) {
 	if err := copyFile(o.Firmware.Vars, m.vars); err != nil {
 		return nil, fmt.Errorf("copying firmware variables: %w", err)
 	}
-	if err := createOverlay(ctx, disk, m.overlay); err != nil {
+	if err := createOverlay(ctx, disk, m.overlay, o.DiskSize); err != nil {
 		return nil, err
 	}
 	hostPorts, err := freePorts(len(o.Ports))
@@ -145,10 +155,18 @@ func Boot(ctx context.Context, o Options) (*VM, error) {
 }
 
 // createOverlay makes a qcow2 file that reads through to the raw disk
-// and takes every write itself.
-func createOverlay(ctx context.Context, disk, overlay string) error {
-	out, err := exec.CommandContext(ctx, qemuImgBinary, "create", "-q",
-		"-f", "qcow2", "-b", disk, "-F", "raw", overlay).CombinedOutput()
+// and takes every write itself; a size above the disk's reads as zeros
+// past its end.
+func createOverlay(ctx context.Context, disk, overlay string,
+	size int64,
+) error {
+	args := []string{"create", "-q", "-f", "qcow2", "-b", disk, "-F", "raw",
+		overlay}
+	if size > 0 {
+		args = append(args, strconv.FormatInt(size, 10))
+	}
+	out, err := exec.CommandContext(ctx, qemuImgBinary, args...).
+		CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("creating overlay: %w: %s", err,
 			strings.TrimSpace(string(out)))
