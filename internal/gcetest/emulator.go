@@ -9,8 +9,9 @@
 // on and lets every group plan its next actions.
 //
 // Where it is simpler than the API: a regional group keeps all its
-// instances in one zone; autohealing verifies new instances but does not
-// recreate one that turns unhealthy later; the minimal actions REFRESH
+// instances in one zone; autohealing recreates an instance that is
+// unhealthy once its initial delay is over, at once rather than after a
+// run of failed checks; the minimal actions REFRESH
 // and NONE restart like RESTART; a stopped instance stops at once; a
 // list filter is one comparison such as family = "kiln"; and a
 // template's image is checked when an instance is made from it, not when

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
@@ -453,4 +454,69 @@ func TestRegionalGroup(t *testing.T) {
 		t.Errorf("InsertMIG(europe-west1-b, regional template of us-central1) " +
 			"= nil, want an error")
 	}
+}
+
+// Autohealing recreates an instance that is unhealthy once its initial
+// delay is over, under its own name, and not before the delay; the group
+// is not stable meanwhile, and settles when health comes back.
+func TestAutohealingRecreatesUnhealthy(t *testing.T) {
+	const delay = 60 * time.Second
+	v := newEnv(t, gcetest.Options{})
+	a := v.template("web-a", v.image("kiln-a", "kiln"))
+	v.mig(2, a, func(igm *computepb.InstanceGroupManager) {
+		igm.AutoHealingPolicies[0].InitialDelaySec = proto.Int32(
+			int32(delay / time.Second))
+	})
+	v.settle(20)
+	v.srv.Advance(delay)
+	names := describeNames(v.members())
+	v.srv.SetTemplateHealth("web-a", "UNHEALTHY")
+
+	// Both have been up for longer than the delay: the first step finds
+	// them unhealthy and repairs them.
+	v.srv.Step()
+	for _, m := range v.members() {
+		if m.GetCurrentAction() != "RECREATING" {
+			t.Errorf("after turning unhealthy: %s, want RECREATING",
+				describe(v.members()))
+			break
+		}
+	}
+
+	// Back up, they are unhealthy again, and wait out the delay before
+	// the next repair.
+	var up, repaired time.Time
+	for i := 0; i < 30 && repaired.IsZero(); i++ {
+		v.srv.Step()
+		m := v.members()[0]
+		switch {
+		case up.IsZero() && m.GetInstanceStatus() == "RUNNING":
+			up = v.srv.Now()
+		case !up.IsZero() && m.GetCurrentAction() == "RECREATING":
+			repaired = v.srv.Now()
+		}
+		if v.group().GetStatus().GetIsStable() {
+			t.Fatalf("group stable while unhealthy: %s",
+				describe(v.members()))
+		}
+	}
+	if got := repaired.Sub(up); repaired.IsZero() || got < delay {
+		t.Errorf("repaired %s after coming up, want at least %s "+
+			"(up %v, repaired %v)", got, delay, up, repaired)
+	}
+
+	v.srv.ClearFaults()
+	v.settle(20)
+	if got := describeNames(v.members()); got != names {
+		t.Errorf("instances after the repairs = %s, want %s as before",
+			got, names)
+	}
+}
+
+func describeNames(ms []*computepb.ManagedInstance) string {
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.GetName())
+	}
+	return strings.Join(names, " ")
 }

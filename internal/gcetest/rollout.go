@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/protobuf/proto"
@@ -26,6 +27,7 @@ type member struct {
 	status      string // empty until created, then PROVISIONING ... RUNNING, STOPPING
 	health      string // UNKNOWN, HEALTHY or UNHEALTHY once running
 	healthyOnce bool
+	runningAt   time.Time // when it last came up
 	lastErr     *apiError
 }
 
@@ -62,7 +64,7 @@ func (e *Emulator) advanceMember(g *mig, m *member) bool {
 			m.status = "STAGING"
 		}
 	case m.status == "STAGING":
-		m.status, m.health = "RUNNING", "UNKNOWN"
+		m.status, m.health, m.runningAt = "RUNNING", "UNKNOWN", e.now
 		m.action = "NONE"
 		if autohealing(g) {
 			m.action = "VERIFYING"
@@ -78,8 +80,30 @@ func (e *Emulator) advanceMember(g *mig, m *member) bool {
 				m.action = "NONE"
 			}
 		}
+		if m.health == "UNHEALTHY" && e.repairDue(g, m) {
+			// Autohealing recreates it under its own name, from the
+			// template it runs, and waits out the initial delay again.
+			m.action, m.status = "RECREATING", "STOPPING"
+		}
 	}
 	return true
+}
+
+// defaultInitialDelay is the autohealing delay GCE applies when a
+// policy sets none.
+const defaultInitialDelay = 300 * time.Second
+
+// repairDue tells whether autohealing acts on an unhealthy instance: the
+// group heals, and the instance has been up for the initial delay.
+func (e *Emulator) repairDue(g *mig, m *member) bool {
+	if !autohealing(g) {
+		return false
+	}
+	delay := defaultInitialDelay
+	if p := g.igm.GetAutoHealingPolicies()[0]; p.InitialDelaySec != nil {
+		delay = time.Duration(p.GetInitialDelaySec()) * time.Second
+	}
+	return e.now.Sub(m.runningAt) >= delay
 }
 
 // tryCreate makes the instance from its target template, or records why
