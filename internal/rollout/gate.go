@@ -37,8 +37,59 @@ type gate struct {
 	grace    time.Duration
 	since    time.Time // when the move began
 	deadline time.Time
-	poolOK   map[string]bool      // instances their pools found healthy
-	badSince map[string]time.Time // instances failing, since when
+	poolOK   map[string]bool     // instances their pools found healthy
+	failing  map[string]*failure // instances not healthy since they failed
+}
+
+// failure is an instance's run of failing: it ends only when the
+// instance is ready. Autohealing recreates an unhealthy instance, and
+// the fresh boot's unknown health says nothing good of the image, so a
+// repair does not restart the count.
+type failure struct {
+	since   time.Time
+	why     string // what the last failing look said
+	action  string // the instance's action at the last look
+	repairs int    // times autohealing recreated it since
+}
+
+// String says why the instance fails.
+func (f *failure) String() string {
+	switch f.repairs {
+	case 0:
+		return f.why
+	case 1:
+		return f.why + ", recreated once by autohealing"
+	}
+	return fmt.Sprintf("%s, recreated %d times by autohealing", f.why,
+		f.repairs)
+}
+
+// note records one look at an instance of the phase, and returns its
+// run of failing, if it is in one.
+func (g *gate) note(now time.Time, mi *computepb.ManagedInstance,
+	c condition,
+) *failure {
+	name := mi.GetName()
+	f := g.failing[name]
+	switch {
+	case c.ready:
+		delete(g.failing, name)
+		return nil
+	case c.bad != "":
+		if f == nil {
+			f = &failure{since: now}
+			g.failing[name] = f
+		}
+		f.why = c.bad
+	case f == nil:
+		return nil
+	}
+	action := mi.GetCurrentAction()
+	if action == "RECREATING" && f.action != "RECREATING" {
+		f.repairs++
+	}
+	f.action = action
+	return f
 }
 
 func newGate(p phase, pools []pool, grace time.Duration,
@@ -46,7 +97,7 @@ func newGate(p phase, pools []pool, grace time.Duration,
 ) *gate {
 	return &gate{phase: p, pools: pools, grace: grace, since: since,
 		deadline: deadline, poolOK: map[string]bool{},
-		badSince: map[string]time.Time{}}
+		failing: map[string]*failure{}}
 }
 
 // verdict is a gate's judgement of one look.
@@ -97,20 +148,15 @@ func (g *gate) judge(l look) verdict {
 			waiting = append(waiting, name+" "+c.state)
 			notReady = append(notReady, name)
 		}
-		if c.bad == "" {
-			delete(g.badSince, name)
+		f := g.note(l.now, mi, c)
+		if f == nil {
 			continue
 		}
-		since, ok := g.badSince[name]
-		if !ok {
-			since = l.now
-			g.badSince[name] = since
-		}
-		failing = append(failing, fmt.Sprintf("%s %s", name, c.bad))
-		if l.now.Sub(since) >= g.grace && fail == nil {
+		failing = append(failing, fmt.Sprintf("%s %s", name, f))
+		if took := l.now.Sub(f.since); took >= g.grace && fail == nil {
 			fail = &GateError{Phase: g.phase.name, Instances: []string{name},
-				Reason: fmt.Sprintf("instance %s %s for %s", name, c.bad,
-					l.now.Sub(since).Round(time.Second))}
+				Reason: fmt.Sprintf("instance %s %s, not healthy for %s",
+					name, f, took.Round(time.Second))}
 		}
 	}
 	if fail != nil {

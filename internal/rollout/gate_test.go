@@ -55,6 +55,12 @@ func inst(name, template, status, health string,
 	return mi
 }
 
+// repairing marks an instance as autohealing recreating it.
+func repairing(mi *computepb.ManagedInstance) *computepb.ManagedInstance {
+	mi.CurrentAction = proto.String("RECREATING")
+	return mi
+}
+
 func group(s seen) *computepb.InstanceGroupManager {
 	igm := &computepb.InstanceGroupManager{
 		TargetSize: proto.Int32(2),
@@ -120,17 +126,44 @@ func TestGateJudge(t *testing.T) {
 			{at: 6 * time.Minute, instances: []*computepb.ManagedInstance{
 				old, inst("web-2", tplB, "RUNNING", "TIMEOUT")}},
 		},
-		fail: "instance web-2 unhealthy (health check TIMEOUT) for 5m0s",
+		fail: "instance web-2 unhealthy (health check TIMEOUT), not " +
+			"healthy for 5m0s",
 	}, {
 		name: "a recovery starts the grace again",
 		looks: []seen{
 			{at: time.Minute, instances: []*computepb.ManagedInstance{old,
 				inst("web-2", tplB, "RUNNING", "UNHEALTHY")}},
 			{at: 3 * time.Minute, instances: []*computepb.ManagedInstance{
-				old, inst("web-2", tplB, "RUNNING", "UNKNOWN")}},
+				old, inst("web-2", tplB, "RUNNING", "HEALTHY")}},
 			{at: 7 * time.Minute, instances: []*computepb.ManagedInstance{
 				old, inst("web-2", tplB, "RUNNING", "UNHEALTHY")}},
 		},
+	}, {
+		name: "unknown health is no recovery",
+		looks: []seen{
+			{at: time.Minute, instances: []*computepb.ManagedInstance{old,
+				inst("web-2", tplB, "RUNNING", "UNHEALTHY")}},
+			{at: 3 * time.Minute, instances: []*computepb.ManagedInstance{
+				old, inst("web-2", tplB, "RUNNING", "UNKNOWN")}},
+			{at: 6 * time.Minute, instances: []*computepb.ManagedInstance{
+				old, inst("web-2", tplB, "RUNNING", "UNKNOWN")}},
+		},
+		fail: "instance web-2 unhealthy (health check UNHEALTHY), not " +
+			"healthy for 5m0s",
+	}, {
+		name: "repairs by autohealing do not restart the grace",
+		looks: []seen{
+			{at: time.Minute, instances: []*computepb.ManagedInstance{old,
+				inst("web-2", tplB, "RUNNING", "UNHEALTHY")}},
+			{at: 4 * time.Minute, instances: []*computepb.ManagedInstance{
+				old, repairing(inst("web-2", tplB, "STOPPING", ""))}},
+			{at: 5 * time.Minute, instances: []*computepb.ManagedInstance{
+				old, repairing(inst("web-2", tplB, "STAGING", ""))}},
+			{at: 6 * time.Minute, instances: []*computepb.ManagedInstance{
+				old, inst("web-2", tplB, "RUNNING", "UNHEALTHY")}},
+		},
+		fail: "instance web-2 unhealthy (health check UNHEALTHY), " +
+			"recreated once by autohealing, not healthy for 5m0s",
 	}, {
 		name: "not created past the grace",
 		looks: []seen{
@@ -175,7 +208,7 @@ func TestGateJudge(t *testing.T) {
 				pools: map[string]string{
 					"zones/z/instances/web-2": "UNHEALTHY"}},
 		},
-		fail: "web-2 unhealthy (target pool UNHEALTHY) for 6m0s",
+		fail: "web-2 unhealthy (target pool UNHEALTHY), not healthy for 6m0s",
 	}, {
 		name: "versions changed by someone else",
 		looks: []seen{{at: time.Minute, versions: []string{tplA},

@@ -90,11 +90,14 @@ func TestRolloutHealthy(t *testing.T) {
 
 // A canary that turns unhealthy rolls the group back by itself: stable
 // on the old template, the bad image deprecated, an error naming the
-// canary instance.
+// canary instance. Autohealing recreates the canary after its initial
+// delay, and the gate still gives up once the health grace is over, not
+// at the deadline.
 func TestRolloutUnhealthyCanaryRollsBack(t *testing.T) {
 	v := newEnv(t)
 	v.image("wpt-server-2", 2)
 	v.srv.SetTemplateHealth(newTpl, "UNHEALTHY")
+	start := v.srv.Now()
 
 	err := rollout.Rollout(t.Context(), v.s, "", v.opts())
 	var gerr *rollout.GateError
@@ -104,10 +107,16 @@ func TestRolloutUnhealthyCanaryRollsBack(t *testing.T) {
 	t.Logf("Rollout() = %v", err)
 	if gerr.Phase != "canary" || len(gerr.Instances) != 1 ||
 		!strings.Contains(err.Error(), gerr.Instances[0]) ||
-		!strings.Contains(err.Error(), "UNHEALTHY") {
+		!strings.Contains(err.Error(), "UNHEALTHY") ||
+		!strings.Contains(err.Error(), "by autohealing") {
 		t.Errorf("Rollout() = %v (phase %q, instances %v), want the canary "+
-			"phase naming one UNHEALTHY instance", err, gerr.Phase,
-			gerr.Instances)
+			"phase naming one UNHEALTHY instance that autohealing "+
+			"recreated", err, gerr.Phase, gerr.Instances)
+	}
+	grace := time.Duration(v.s.HealthGrace)
+	if took := v.srv.Now().Sub(start); took > grace+4*time.Minute {
+		t.Errorf("rollout and rollback took %s of emulated time, want "+
+			"under the health grace (%s) and 4 minutes", took, grace)
 	}
 	if !v.group().GetStatus().GetIsStable() {
 		t.Errorf("MIG not stable after the rollback: %s", v.describe())

@@ -49,9 +49,11 @@ type Settings struct {
 	// Deadline bounds a rollout, and the rollback that may follow it,
 	// such as "30m".
 	Deadline Duration `json:"deadline,omitempty"`
-	// HealthGrace is how long an instance of the new image may stay
-	// unhealthy, or fail to be created, before the rollout gives up on
-	// it. It must outlast the autohealing initial delay.
+	// HealthGrace is how long an instance of the new image may go
+	// without being healthy once it has failed (unhealthy, or not
+	// created) before the rollout gives up on it; autohealing's repairs
+	// of it do not restart the count. It must outlast the autohealing
+	// initial delay.
 	HealthGrace Duration `json:"health_grace,omitempty"`
 	// Keep is how many of the family's newest images a prune keeps.
 	Keep int `json:"keep,omitempty"`
