@@ -86,7 +86,21 @@ func TestFetchPlatform(t *testing.T) {
 				t.Errorf("Fetch(%s, %q).ID = %s, want %s",
 					d, tt.platform, got.ID, want)
 			}
+			// Without pulling, the same manifest is named.
+			pd, err := PlatformDigest(context.Background(), d, o)
+			if err != nil || pd != want {
+				t.Errorf("PlatformDigest(%s, %q) = %s, %v; want %s",
+					d, tt.platform, pd, err, want)
+			}
 		})
+	}
+
+	// An image that is no index is its own platform's manifest.
+	one := resolve(t, reg.pushImage(t, "single:v1", amd64))
+	if pd, err := PlatformDigest(context.Background(), one,
+		testOptions(t)); err != nil || pd != one {
+		t.Errorf("PlatformDigest(%s) = %s, %v; want it unchanged", one, pd,
+			err)
 	}
 }
 

@@ -79,3 +79,28 @@ func checkPlatform(cfg *v1.ConfigFile, want v1.Platform) error {
 	}
 	return nil
 }
+
+// PlatformDigest is the digest of the manifest that Fetch would pull for
+// d and the platform in opts: d itself for an image, the platform's entry
+// for an index. It downloads manifests only, no layer.
+func PlatformDigest(ctx context.Context, d name.Digest, opts Options) (
+	name.Digest, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("reading %q: %w", d, err)
+	}
+	platform, err := parsePlatform(o.Platform)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("reading %q: %w", d, err)
+	}
+	p, err := remote.NewPuller(o.remote()...)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	desc, _, err := imageManifest(ctx, p, d, platform)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("reading %q at registry %q: %w",
+			d, d.RegistryStr(), err)
+	}
+	return d.Context().Digest(desc.Digest.String()), nil
+}
