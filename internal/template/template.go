@@ -1,0 +1,351 @@
+// Package template reads a Packer HCL2 template folder without Packer:
+// it evaluates the variables and locals, and hands out the bodies of the
+// sources and provisioners its builds use, with the context to decode
+// them in. That is enough to prepare a component's configuration as
+// Packer would, which lets a nightly release work out an image's inputs
+// before it bakes.
+//
+// It knows what the templates under images/ use: variables, locals,
+// path.root and path.cwd, build blocks naming their sources, and the
+// provisioner meta-arguments. Functions, data sources and build-level
+// source blocks are refused, not guessed at.
+package template
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// Template is a parsed, evaluated template folder.
+type Template struct {
+	Dir     string
+	ctx     *hcl.EvalContext
+	sources map[string]hcl.Body // by "type.name"
+	builds  []build
+}
+
+// build is one build block: the sources it runs and its provisioners.
+type build struct {
+	sources      []string // "type.name"
+	provisioners []provisioner
+}
+
+type provisioner struct {
+	typ          string
+	only, except []string // "type.name"
+	body         hcl.Body // without the meta-arguments
+}
+
+// Block is a source or provisioner block ready to decode.
+type Block struct {
+	Type string
+	Name string // the source's name; empty for a provisioner
+	Body hcl.Body
+}
+
+var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "packer"},
+	{Type: "variable", LabelNames: []string{"name"}},
+	{Type: "locals"},
+	{Type: "source", LabelNames: []string{"type", "name"}},
+	{Type: "build"},
+	{Type: "data", LabelNames: []string{"type", "name"}},
+}}
+
+// Load parses the *.pkr.hcl files in dir and evaluates its variables,
+// with vars as `-var` would set them, and its locals.
+func Load(dir string, vars map[string]string) (*Template, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.pkr.hcl"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("reading template %s: no *.pkr.hcl file", dir)
+	}
+	slices.Sort(files)
+	p := hclparse.NewParser()
+	var blocks hcl.Blocks
+	for _, f := range files {
+		file, diags := p.ParseHCLFile(f)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("reading template: %w", diags)
+		}
+		content, diags := file.Body.Content(topSchema)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("reading template: %w", diags)
+		}
+		blocks = append(blocks, content.Blocks...)
+	}
+
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("reading template: %w", err)
+	}
+	t := &Template{Dir: dir, sources: map[string]hcl.Body{},
+		ctx: &hcl.EvalContext{Variables: map[string]cty.Value{
+			"path": cty.ObjectVal(map[string]cty.Value{
+				"root": cty.StringVal(dir), "cwd": cty.StringVal(cwd)}),
+		}}}
+	if err := t.variables(blocks.OfType("variable"), vars); err != nil {
+		return nil, err
+	}
+	if err := t.locals(blocks.OfType("locals")); err != nil {
+		return nil, err
+	}
+	if d := blocks.OfType("data"); len(d) > 0 {
+		return nil, fmt.Errorf("reading template %s: data sources are "+
+			"not supported (%s)", dir, d[0].DefRange)
+	}
+	for _, b := range blocks.OfType("source") {
+		t.sources[b.Labels[0]+"."+b.Labels[1]] = b.Body
+	}
+	for _, b := range blocks.OfType("build") {
+		bd, err := t.build(b)
+		if err != nil {
+			return nil, err
+		}
+		t.builds = append(t.builds, bd)
+	}
+	return t, nil
+}
+
+// Context is what a block is decoded in: var, local and path.
+func (t *Template) Context() *hcl.EvalContext { return t.ctx }
+
+// variables evaluates each variable: the value given for it, converted
+// to its type as `-var` does, or its default.
+func (t *Template) variables(blocks hcl.Blocks, given map[string]string,
+) error {
+	schema := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "type"}, {Name: "default"}}}
+	vals := map[string]cty.Value{}
+	for _, b := range blocks {
+		name := b.Labels[0]
+		content, _, diags := b.Body.PartialContent(schema)
+		if diags.HasErrors() {
+			return fmt.Errorf("variable %q: %w", name, diags)
+		}
+		typ := cty.DynamicPseudoType
+		if a, ok := content.Attributes["type"]; ok {
+			if typ, diags = typeexpr.TypeConstraint(a.Expr); diags.HasErrors() {
+				return fmt.Errorf("variable %q: type: %w", name, diags)
+			}
+		}
+		v, err := value(name, typ, content.Attributes["default"], given)
+		if err != nil {
+			return err
+		}
+		vals[name] = v
+	}
+	for name := range given {
+		if _, ok := vals[name]; !ok {
+			return fmt.Errorf("variable %q: given but not declared", name)
+		}
+	}
+	t.ctx.Variables["var"] = cty.ObjectVal(vals)
+	return nil
+}
+
+// value is one variable's value, from given or from its default.
+func value(name string, typ cty.Type, def *hcl.Attribute,
+	given map[string]string,
+) (cty.Value, error) {
+	var v cty.Value
+	if s, ok := given[name]; ok {
+		v = cty.StringVal(s)
+		if typ != cty.String && typ != cty.DynamicPseudoType {
+			// Values of other types are HCL expressions, as for `-var`.
+			expr, diags := hclsyntax.ParseExpression([]byte(s), name,
+				hcl.InitialPos)
+			if diags.HasErrors() {
+				return cty.NilVal, fmt.Errorf("variable %q: %w", name, diags)
+			}
+			if v, diags = expr.Value(nil); diags.HasErrors() {
+				return cty.NilVal, fmt.Errorf("variable %q: %w", name, diags)
+			}
+		}
+	} else if def != nil {
+		var diags hcl.Diagnostics
+		if v, diags = def.Expr.Value(nil); diags.HasErrors() {
+			return cty.NilVal, fmt.Errorf("variable %q: default: %w", name,
+				diags)
+		}
+	} else {
+		return cty.NilVal, fmt.Errorf("variable %q: no value given and "+
+			"no default", name)
+	}
+	v, err := convert.Convert(v, typ)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("variable %q: %w", name, err)
+	}
+	return v, nil
+}
+
+// locals evaluates the locals blocks; a local may use another, so each
+// pass evaluates what it can until none is left.
+func (t *Template) locals(blocks hcl.Blocks) error {
+	todo := map[string]*hcl.Attribute{}
+	for _, b := range blocks {
+		attrs, diags := b.Body.JustAttributes()
+		if diags.HasErrors() {
+			return fmt.Errorf("locals: %w", diags)
+		}
+		for name, a := range attrs {
+			todo[name] = a
+		}
+	}
+	vals := map[string]cty.Value{}
+	for len(todo) > 0 {
+		t.ctx.Variables["local"] = cty.ObjectVal(vals)
+		var last error
+		done := 0
+		for name, a := range todo {
+			v, diags := a.Expr.Value(t.ctx)
+			if diags.HasErrors() {
+				last = fmt.Errorf("local %q: %w", name, diags)
+				continue
+			}
+			vals[name] = v
+			delete(todo, name)
+			done++
+		}
+		if done == 0 {
+			return last
+		}
+	}
+	t.ctx.Variables["local"] = cty.ObjectVal(vals)
+	return nil
+}
+
+var (
+	buildSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "name"},
+			{Name: "description"}, {Name: "sources"}},
+		Blocks: []hcl.BlockHeaderSchema{
+			{Type: "source", LabelNames: []string{"reference"}},
+			{Type: "provisioner", LabelNames: []string{"type"}},
+			{Type: "post-processor", LabelNames: []string{"type"}},
+			{Type: "post-processors"},
+			{Type: "error-cleanup-provisioner", LabelNames: []string{"type"}},
+			{Type: "hcp_packer_registry"},
+		},
+	}
+	// metaSchema holds the provisioner arguments Packer takes for itself.
+	metaSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "only"}, {Name: "except"}, {Name: "pause_before"},
+		{Name: "max_retries"}, {Name: "timeout"}, {Name: "override"}}}
+)
+
+func (t *Template) build(b *hcl.Block) (build, error) {
+	content, diags := b.Body.Content(buildSchema)
+	if diags.HasErrors() {
+		return build{}, fmt.Errorf("build: %w", diags)
+	}
+	if s := content.Blocks.OfType("source"); len(s) > 0 {
+		return build{}, fmt.Errorf("build: source blocks are not "+
+			"supported, name sources in `sources` (%s)", s[0].DefRange)
+	}
+	var bd build
+	if a, ok := content.Attributes["sources"]; ok {
+		refs, err := t.refs(a.Expr)
+		if err != nil {
+			return build{}, fmt.Errorf("build: sources: %w", err)
+		}
+		bd.sources = refs
+	}
+	for _, pb := range content.Blocks.OfType("provisioner") {
+		meta, rest, diags := pb.Body.PartialContent(metaSchema)
+		if diags.HasErrors() {
+			return build{}, fmt.Errorf("provisioner %q: %w", pb.Labels[0],
+				diags)
+		}
+		p := provisioner{typ: pb.Labels[0], body: rest}
+		for key, dst := range map[string]*[]string{"only": &p.only,
+			"except": &p.except} {
+			if a, ok := meta.Attributes[key]; ok {
+				refs, err := t.refs(a.Expr)
+				if err != nil {
+					return build{}, fmt.Errorf("provisioner %q: %s: %w",
+						p.typ, key, err)
+				}
+				*dst = refs
+			}
+		}
+		bd.provisioners = append(bd.provisioners, p)
+	}
+	return bd, nil
+}
+
+// refs reads a list of source references, "source.type.name" or
+// "type.name", as "type.name".
+func (t *Template) refs(expr hcl.Expression) ([]string, error) {
+	v, diags := expr.Value(t.ctx)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	v, err := convert.Convert(v, cty.List(cty.String))
+	if err != nil || v.IsNull() {
+		return nil, errors.New("want a list of source references")
+	}
+	var refs []string
+	for _, e := range v.AsValueSlice() {
+		ref := strings.TrimPrefix(e.AsString(), "source.")
+		if strings.Count(ref, ".") != 1 {
+			return nil, fmt.Errorf("%q is not a source reference",
+				e.AsString())
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
+
+// Source is the one source of type typ that the template's builds use.
+func (t *Template) Source(typ string) (Block, error) {
+	var found []string
+	for _, b := range t.builds {
+		for _, ref := range b.sources {
+			if strings.HasPrefix(ref, typ+".") && !slices.Contains(found, ref) {
+				found = append(found, ref)
+			}
+		}
+	}
+	if len(found) != 1 {
+		return Block{}, fmt.Errorf("template %s: %d builds of source type "+
+			"%q, want one", t.Dir, len(found), typ)
+	}
+	body, ok := t.sources[found[0]]
+	if !ok {
+		return Block{}, fmt.Errorf("template %s: build names source %q, "+
+			"which it does not declare", t.Dir, found[0])
+	}
+	_, name, _ := strings.Cut(found[0], ".")
+	return Block{Type: typ, Name: name, Body: body}, nil
+}
+
+// Provisioners are the provisioners of type typ that run on source src
+// ("type.name"), in their order.
+func (t *Template) Provisioners(src Block, typ string) []Block {
+	ref := src.Type + "." + src.Name
+	var out []Block
+	for _, b := range t.builds {
+		if !slices.Contains(b.sources, ref) {
+			continue
+		}
+		for _, p := range b.provisioners {
+			if p.typ != typ || (p.only != nil && !slices.Contains(p.only, ref)) ||
+				slices.Contains(p.except, ref) {
+				continue
+			}
+			out = append(out, Block{Type: typ, Body: p.body})
+		}
+	}
+	return out
+}

@@ -1,0 +1,150 @@
+package template_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/kiln-images/kiln/internal/template"
+)
+
+// attrs evaluates a block's attributes in the template's context.
+func attrs(t *testing.T, tpl *template.Template, b template.Block,
+) map[string]cty.Value {
+	t.Helper()
+	as, diags := b.Body.JustAttributes()
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	out := map[string]cty.Value{}
+	for name, a := range as {
+		v, diags := a.Expr.Value(tpl.Context())
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", name, diags)
+		}
+		out[name] = v
+	}
+	return out
+}
+
+// A source and its provisioners come out with variables (given,
+// defaulted, converted to their types), locals that use each other and
+// path.root evaluated; provisioners limited to other sources stay out.
+func TestLoad(t *testing.T) {
+	tpl, err := template.Load("testdata/ok", map[string]string{
+		"image": "registry.example/web:1", "size": "8"})
+	if err != nil {
+		t.Fatalf("Load() = %v", err)
+	}
+	src, err := tpl.Source("kiln-local")
+	if err != nil {
+		t.Fatalf("Source() = %v", err)
+	}
+	if src.Name != "web" {
+		t.Errorf("Source().Name = %q, want web (the one the build uses)",
+			src.Name)
+	}
+	got := attrs(t, tpl, src)
+	if got["image_name"].AsString() != "web-8" {
+		t.Errorf("image_name = %#v, want web-8", got["image_name"])
+	}
+	if !got["disk_size_gb"].RawEquals(cty.NumberIntVal(8)) {
+		t.Errorf("disk_size_gb = %#v, want the number 8", got["disk_size_gb"])
+	}
+	if !got["packages"].RawEquals(cty.ListVal([]cty.Value{
+		cty.StringVal("docker.io")})) {
+		t.Errorf("packages = %#v, want the default list", got["packages"])
+	}
+	if in := got["inputs"].AsValueSlice(); len(in) != 1 ||
+		in[0].AsString() != "testdata/ok" {
+		t.Errorf("inputs = %#v, want [path.root]", got["inputs"])
+	}
+
+	ps := tpl.Provisioners(src, "kiln-container")
+	if len(ps) != 1 {
+		t.Fatalf("Provisioners(kiln-container) = %d blocks, want 1", len(ps))
+	}
+	p := attrs(t, tpl, ps[0])
+	if p["image"].AsString() != "registry.example/web:1" || p["only"] != cty.NilVal {
+		t.Errorf("provisioner = %#v, want the given image and no "+
+			"meta-arguments", p)
+	}
+}
+
+// What the package cannot evaluate the way Packer would is an error
+// that names it.
+func TestLoadRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		hcl  string
+		vars map[string]string
+		want string
+	}{{
+		name: "no value",
+		hcl:  `variable "image" { type = string }`,
+		want: `variable "image": no value given and no default`,
+	}, {
+		name: "undeclared",
+		hcl:  `variable "image" { default = "x" }`,
+		vars: map[string]string{"imgae": "y"},
+		want: `variable "imgae": given but not declared`,
+	}, {
+		name: "wrong type",
+		hcl:  `variable "size" { type = number }`,
+		vars: map[string]string{"size": "big"},
+		want: `variable "size"`,
+	}, {
+		name: "function",
+		hcl:  "locals {\n  name = lower(\"WEB\")\n}",
+		want: `local "name"`,
+	}, {
+		name: "data source",
+		hcl:  `data "http" "x" {}`,
+		want: "data sources are not supported",
+	}, {
+		name: "build source block",
+		hcl:  "build {\n  source \"source.kiln-local.web\" {}\n}",
+		want: "source blocks are not supported",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			err := os.WriteFile(filepath.Join(dir, "t.pkr.hcl"),
+				[]byte(tt.hcl+"\n"), 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = template.Load(dir, tt.vars)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Load() = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A build must name exactly one source of the type asked for, and
+// declare it.
+func TestSourceOfType(t *testing.T) {
+	dir := t.TempDir()
+	err := os.WriteFile(filepath.Join(dir, "t.pkr.hcl"), []byte(
+		"build {\n  sources = [\"source.kiln-local.gone\"]\n}\n"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := template.Load(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpl.Source("kiln-local"); err == nil ||
+		!strings.Contains(err.Error(), `"kiln-local.gone"`) {
+		t.Errorf("Source() = %v, want an error naming the missing source",
+			err)
+	}
+	if _, err := tpl.Source("kiln-gce"); err == nil ||
+		!strings.Contains(err.Error(), "0 builds") {
+		t.Errorf("Source(kiln-gce) = %v, want no build of it", err)
+	}
+}
