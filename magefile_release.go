@@ -9,6 +9,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/kiln-images/kiln/builder/local"
 	"github.com/kiln-images/kiln/internal/nightly"
 	"github.com/kiln-images/kiln/internal/rollout"
 	"github.com/kiln-images/kiln/internal/settings"
@@ -112,7 +113,8 @@ func Nightly(ctx context.Context) error {
 			return tools.EnsureDebianPackages(ctx, vm.HostPackages,
 				os.Stdout)
 		},
-		Progress: os.Stdout,
+		PlanInputs: local.PlannedInputs,
+		Progress:   os.Stdout,
 	})
 	if err != nil {
 		return err

@@ -40,12 +40,28 @@ type Options struct {
 	Out       io.Writer         // Packer's output
 }
 
+// TemplateDir is the template folder Run bakes.
+func (o Options) TemplateDir() string {
+	if o.Template != "" {
+		return o.Template
+	}
+	return filepath.Join(o.Project, "images", o.Image)
+}
+
+// TemplateVars are the variables Run sets for the template, with ref as
+// its container.
+func (o Options) TemplateVars(ref string) map[string]string {
+	vars := map[string]string{"container_image": ref,
+		"output_directory": o.OutputDir}
+	for k, v := range o.Vars {
+		vars[k] = v
+	}
+	return vars
+}
+
 // Run bakes o.Image and returns the artifact's path.
 func Run(ctx context.Context, o Options) (string, error) {
-	template := o.Template
-	if template == "" {
-		template = filepath.Join(o.Project, "images", o.Image)
-	}
+	template := o.TemplateDir()
 	if _, err := os.Stat(template); err != nil {
 		return "", fmt.Errorf("image %q: no folder %s", o.Image, template)
 	}
@@ -60,9 +76,8 @@ func Run(ctx context.Context, o Options) (string, error) {
 		fmt.Fprintf(o.Out, "Serving the offline stand-in container as %s\n", ref)
 	}
 
-	args := []string{"build", "-var", "container_image=" + ref,
-		"-var", "output_directory=" + o.OutputDir}
-	for k, v := range o.Vars {
+	args := []string{"build"}
+	for k, v := range o.TemplateVars(ref) {
 		args = append(args, "-var", k+"="+v)
 	}
 	if o.Force {

@@ -26,6 +26,12 @@ type Options struct {
 	// Setup runs before the bake: it installs what the bake and the boot
 	// need. Nil does nothing.
 	Setup func(ctx context.Context) error
+	// PlanInputs works out the inputs hash that a bake of the template
+	// folder with vars would record, without baking, so that a night
+	// with nothing new ends before the bake; builder/local's
+	// PlannedInputs is one. Nil bakes first and compares afterwards.
+	PlanInputs func(ctx context.Context, template string,
+		vars map[string]string) (string, error)
 	// Compute are more options for the import's Compute client, such as
 	// gce.WithPollInterval(0) in tests.
 	Compute []gce.Option
@@ -56,13 +62,24 @@ func Stages(s settings.Settings, o Options) (rollout.Stages, error) {
 		o.Now = time.Now
 	}
 	r := &stages{s: s, o: o}
-	return rollout.Stages{Build: r.build, Verify: r.verify,
-		Import: r.importImage}, nil
+	st := rollout.Stages{Build: r.build, Verify: r.verify,
+		Import: r.importImage}
+	if o.PlanInputs != nil {
+		st.Inputs = r.inputs
+	}
+	return st, nil
 }
 
 type stages struct {
 	s settings.Settings
 	o Options
+}
+
+// inputs works out the bake's inputs hash without baking.
+func (r *stages) inputs(ctx context.Context) (string, error) {
+	b := r.o.Bake
+	return r.o.PlanInputs(ctx, b.TemplateDir(),
+		b.TemplateVars(r.s.ContainerImage))
 }
 
 // build bakes the image under a name that holds the time, so that each

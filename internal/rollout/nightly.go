@@ -22,7 +22,8 @@ type Artifact struct {
 // The mage target gives the real ones; tests give fakes.
 type Stages struct {
 	// Inputs works out the inputs hash of the image a build would make,
-	// without building it. Nil builds first and compares afterwards.
+	// without building it. Nil, or a failure, builds first and compares
+	// afterwards.
 	Inputs func(ctx context.Context) (string, error)
 	// Build bakes the image.
 	Build func(ctx context.Context) (*Artifact, error)
@@ -41,6 +42,7 @@ type NightlyReport struct {
 	MIG        string
 	Live       string // the image the MIG ran at the start
 	InputsHash string
+	Planned    string // the inputs hash worked out before building
 	Image      string // the image made, if any
 	Skipped    bool   // the inputs were those of the live image
 	Stages     []StageResult
@@ -101,8 +103,15 @@ func (n *nightly) run(ctx context.Context) error {
 	if n.st.Inputs != nil {
 		err := n.stage("inputs", func() (string, error) {
 			h, err := n.st.Inputs(ctx)
-			n.rep.InputsHash = h
-			return short(h), err
+			switch {
+			case ctx.Err() != nil:
+				return "", ctx.Err()
+			case err != nil:
+				// The build works them out too; it decides.
+				return "not known before the build: " + err.Error(), nil
+			}
+			n.rep.Planned, n.rep.InputsHash = h, h
+			return short(h), nil
 		})
 		if err != nil || n.unchanged() {
 			return err
@@ -115,6 +124,11 @@ func (n *nightly) run(ctx context.Context) error {
 			return "", err
 		}
 		n.rep.InputsHash = a.InputsHash
+		if p := n.rep.Planned; p != "" && p != a.InputsHash {
+			n.say("The inputs worked out before the build, %s, are not "+
+				"the build's, %s: the build's count", short(p),
+				short(a.InputsHash))
+		}
 		return fmt.Sprintf("%s (inputs %s)", a.Tarball, short(a.InputsHash)),
 			nil
 	})
