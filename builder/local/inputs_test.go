@@ -2,18 +2,14 @@ package local
 
 import (
 	"context"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/kiln-images/kiln/internal/testbed"
 )
 
 const plannedTemplate = `
@@ -47,28 +43,14 @@ build {
 // the packages, the image a tag points at) and with nothing else: the
 // same digest named by tag or by digest is the same input.
 func TestPlannedInputs(t *testing.T) {
-	srv := httptest.NewServer(registry.New(
-		registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	repo := strings.TrimPrefix(srv.URL, "http://") + "/t"
+	repo := testbed.Registry(t) + "/t"
 	push := func() (tag, digest string) {
 		t.Helper()
 		img, err := random.Image(512, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref, err := name.NewTag(repo + ":latest")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatal(err)
-		}
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ref.String(), repo + "@" + d.String()
+		return repo + ":latest", testbed.Push(t, repo+":latest", img)
 	}
 	dir := t.TempDir()
 	write := func(name, content string) {

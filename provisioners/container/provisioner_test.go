@@ -10,11 +10,9 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/kiln-images/kiln/internal/manifest"
 	"github.com/kiln-images/kiln/internal/testbed"
@@ -24,8 +22,6 @@ import (
 // the registry's host and the image.
 func serve(t *testing.T) (string, v1.Image) {
 	t.Helper()
-	srv := httptest.NewServer(registry.New())
-	t.Cleanup(srv.Close)
 	img, err := random.Image(1<<20, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -43,14 +39,8 @@ func serve(t *testing.T) (string, v1.Image) {
 	if img, err = mutate.ConfigFile(img, cfg); err != nil {
 		t.Fatal(err)
 	}
-	host := strings.TrimPrefix(srv.URL, "http://")
-	ref, err := name.ParseReference(host + "/wpt/server:latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatalf("pushing test image: %v", err)
-	}
+	host := testbed.Registry(t)
+	testbed.Push(t, host+"/wpt/server:latest", img)
 	return host, img
 }
 
