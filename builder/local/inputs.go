@@ -18,8 +18,8 @@ import (
 // kiln-local source and its kiln-container provisioners are prepared as
 // Packer prepares them, the suites' Release files are read as the
 // preflight step reads them, and the registry is asked for manifests. It
-// takes seconds and needs neither root nor Packer, so that a nightly
-// release can find that nothing changed before it bakes.
+// needs neither root nor Packer, so that a nightly release can find that
+// nothing changed before it bakes.
 func PlannedInputs(ctx context.Context, dir string, vars map[string]string,
 ) (string, error) {
 	t, err := template.Load(dir, vars)
