@@ -27,8 +27,6 @@ type usage struct {
 	inodes int64
 }
 
-func (u usage) bytes() int64 { return u.blocks * blockSize }
-
 // measureTree estimates what mkfs.ext4 -d will allocate for the tree at
 // root. Hard links count once; sparse files count their allocated
 // blocks, as mke2fs copies holes as holes. Extended attributes are taken
