@@ -138,6 +138,8 @@ func (g *gate) judge(l look) verdict {
 	ready := 0
 	var waiting, failing, notReady []string
 	var fail *GateError
+	var first *failure // the run of failing that ends the grace first
+	firstName := ""
 	on := g.on(l)
 	for _, mi := range on {
 		c := g.condition(l, mi, autoheal)
@@ -153,6 +155,9 @@ func (g *gate) judge(l look) verdict {
 			continue
 		}
 		failing = append(failing, fmt.Sprintf("%s %s", name, f))
+		if first == nil || f.since.Before(first.since) {
+			first, firstName = f, name
+		}
 		if took := l.now.Sub(f.since); took >= g.grace && fail == nil {
 			fail = &GateError{Phase: g.phase.name, Instances: []string{name},
 				Reason: fmt.Sprintf("instance %s %s, not healthy for %s",
@@ -170,6 +175,12 @@ func (g *gate) judge(l look) verdict {
 	}
 	if !stable(l.igm) {
 		wait += "; MIG " + busy(l.igm)
+	}
+	if first != nil {
+		// A time of day, not a count down, so that the line stays the
+		// same from one look to the next.
+		wait += fmt.Sprintf("; gives up at %s UTC unless %s is healthy",
+			first.since.Add(g.grace).UTC().Format("15:04:05"), firstName)
 	}
 	if stable(l.igm) && len(on) == g.phase.want && ready == len(on) {
 		return verdict{done: true, waiting: wait}

@@ -3,6 +3,7 @@ package rollout_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -98,8 +99,11 @@ func TestRolloutUnhealthyCanaryRollsBack(t *testing.T) {
 	v.image("wpt-server-2", 2)
 	v.srv.SetTemplateHealth(newTpl, "UNHEALTHY")
 	start := v.srv.Now()
+	var out strings.Builder
+	o := v.opts()
+	o.Progress = io.MultiWriter(o.Progress, &out)
 
-	err := rollout.Rollout(t.Context(), v.s, "", v.opts())
+	err := rollout.Rollout(t.Context(), v.s, "", o)
 	var gerr *rollout.GateError
 	if !errors.As(err, &gerr) {
 		t.Fatalf("Rollout() = %v, want a *GateError", err)
@@ -117,6 +121,14 @@ func TestRolloutUnhealthyCanaryRollsBack(t *testing.T) {
 	if took := v.srv.Now().Sub(start); took > grace+4*time.Minute {
 		t.Errorf("rollout and rollback took %s of emulated time, want "+
 			"under the health grace (%s) and 4 minutes", took, grace)
+	}
+	// While it waits, a person sees how long it has been, out of how
+	// long, and when the gate gives up on the canary.
+	for _, want := range []string{"canary 1m", " of 30m0s: ",
+		"gives up at 00:0", "UTC unless " + gerr.Instances[0] + " is healthy"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, out.String())
+		}
 	}
 	if !v.group().GetStatus().GetIsStable() {
 		t.Errorf("MIG not stable after the rollback: %s", v.describe())

@@ -44,7 +44,7 @@ func (r *session) watch(ctx context.Context, g *gate,
 	pause bool,
 ) (*computepb.InstanceGroupManager, error) {
 	var b backoff
-	last := ""
+	last, lastAt := "", time.Time{}
 	for {
 		if pause {
 			if err := r.clock.Sleep(ctx, b.pause()); err != nil {
@@ -57,9 +57,14 @@ func (r *session) watch(ctx context.Context, g *gate,
 			return nil, fmt.Errorf("watching MIG %q: %w", r.s.MIG, err)
 		}
 		v := g.judge(l)
-		if v.waiting != "" && v.waiting != last {
-			r.say("  %s: %s", g.phase.name, v.waiting)
-			last = v.waiting
+		// A line when something changed, and at least one a minute
+		// while nothing does, each saying how long it has been.
+		if v.waiting != "" && (v.waiting != last ||
+			l.now.Sub(lastAt) >= time.Minute) {
+			r.say("  %s %s of %s: %s", g.phase.name,
+				l.now.Sub(g.since).Round(time.Second),
+				g.deadline.Sub(g.since).Round(time.Second), v.waiting)
+			last, lastAt = v.waiting, l.now
 		}
 		switch {
 		case v.changed != "":
