@@ -7,8 +7,9 @@
 //
 // It knows what the templates under images/ use: variables, locals,
 // path.root and path.cwd, build blocks naming their sources, and the
-// provisioner meta-arguments. Functions, data sources and build-level
-// source blocks are refused, not guessed at.
+// provisioner meta-arguments, variables set by the environment, files
+// and `-var`. Functions, data sources, build-level source blocks and
+// JSON files are refused, not guessed at.
 package template
 
 import (
@@ -63,9 +64,17 @@ var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "data", LabelNames: []string{"type", "name"}},
 }}
 
-// Load parses the *.pkr.hcl files in dir and evaluates its variables,
-// with vars as `-var` would set them, and its locals.
+// Load parses the *.pkr.hcl files in dir and evaluates its variables and
+// its locals. A variable takes, as with Packer, the last of: its default,
+// PKR_VAR_<name> from the environment, a *.auto.pkrvars.hcl file in dir,
+// and vars, as `-var` sets them.
 func Load(dir string, vars map[string]string) (*Template, error) {
+	for _, pattern := range []string{"*.pkr.json", "*.auto.pkrvars.json"} {
+		if js, _ := filepath.Glob(filepath.Join(dir, pattern)); len(js) > 0 {
+			return nil, fmt.Errorf("reading template %s: JSON files "+
+				"(%s) are not supported", dir, filepath.Base(js[0]))
+		}
+	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.pkr.hcl"))
 	if err != nil || len(files) == 0 {
 		return nil, fmt.Errorf("reading template %s: no *.pkr.hcl file", dir)
@@ -94,7 +103,11 @@ func Load(dir string, vars map[string]string) (*Template, error) {
 			"path": cty.ObjectVal(map[string]cty.Value{
 				"root": cty.StringVal(dir), "cwd": cty.StringVal(cwd)}),
 		}}}
-	if err := t.variables(blocks.OfType("variable"), vars); err != nil {
+	set, err := settings(p, dir, vars)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.variables(blocks.OfType("variable"), set); err != nil {
 		return nil, err
 	}
 	if err := t.locals(blocks.OfType("locals")); err != nil {
@@ -120,9 +133,51 @@ func Load(dir string, vars map[string]string) (*Template, error) {
 // Context is what a block is decoded in: var, local and path.
 func (t *Template) Context() *hcl.EvalContext { return t.ctx }
 
-// variables evaluates each variable: the value given for it, converted
-// to its type as `-var` does, or its default.
-func (t *Template) variables(blocks hcl.Blocks, given map[string]string,
+// setting is a value set for a variable outside its block: a string as
+// `-var` and the environment give it, or an expression from a file.
+type setting struct {
+	s    string
+	expr hcl.Expression
+}
+
+// settings gathers what sets variables besides their defaults, later
+// sources overriding earlier ones.
+func settings(p *hclparse.Parser, dir string, vars map[string]string,
+) (map[string]setting, error) {
+	set := map[string]setting{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok &&
+			strings.HasPrefix(k, "PKR_VAR_") {
+			set[strings.TrimPrefix(k, "PKR_VAR_")] = setting{s: v}
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.auto.pkrvars.hcl"))
+	if err != nil {
+		return nil, fmt.Errorf("reading template: %w", err)
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		file, diags := p.ParseHCLFile(f)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("reading template: %w", diags)
+		}
+		attrs, diags := file.Body.JustAttributes()
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("reading template: %w", diags)
+		}
+		for name, a := range attrs {
+			set[name] = setting{expr: a.Expr}
+		}
+	}
+	for k, v := range vars {
+		set[k] = setting{s: v}
+	}
+	return set, nil
+}
+
+// variables evaluates each variable: the value set for it, converted to
+// its type as Packer does, or its default.
+func (t *Template) variables(blocks hcl.Blocks, given map[string]setting,
 ) error {
 	schema := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "type"}, {Name: "default"}}}
@@ -145,8 +200,9 @@ func (t *Template) variables(blocks hcl.Blocks, given map[string]string,
 		}
 		vals[name] = v
 	}
-	for name := range given {
-		if _, ok := vals[name]; !ok {
+	for name, g := range given {
+		// Packer ignores environment variables no block declares.
+		if _, ok := vals[name]; !ok && g.expr == nil && !fromEnv(name) {
 			return fmt.Errorf("variable %q: given but not declared", name)
 		}
 	}
@@ -154,20 +210,31 @@ func (t *Template) variables(blocks hcl.Blocks, given map[string]string,
 	return nil
 }
 
-// value is one variable's value, from given or from its default.
+// fromEnv tells whether the environment sets variable name.
+func fromEnv(name string) bool {
+	_, ok := os.LookupEnv("PKR_VAR_" + name)
+	return ok
+}
+
+// value is one variable's value, from what set it or from its default.
 func value(name string, typ cty.Type, def *hcl.Attribute,
-	given map[string]string,
+	given map[string]setting,
 ) (cty.Value, error) {
 	var v cty.Value
-	if s, ok := given[name]; ok {
-		v = cty.StringVal(s)
-		if typ != cty.String && typ != cty.DynamicPseudoType {
-			// Values of other types are HCL expressions, as for `-var`.
-			expr, diags := hclsyntax.ParseExpression([]byte(s), name,
+	if g, ok := given[name]; ok {
+		expr := g.expr
+		if expr == nil && typ != cty.String && typ != cty.DynamicPseudoType {
+			// Strings for other types are HCL expressions, as for `-var`.
+			var diags hcl.Diagnostics
+			expr, diags = hclsyntax.ParseExpression([]byte(g.s), name,
 				hcl.InitialPos)
 			if diags.HasErrors() {
 				return cty.NilVal, fmt.Errorf("variable %q: %w", name, diags)
 			}
+		}
+		v = cty.StringVal(g.s)
+		if expr != nil {
+			var diags hcl.Diagnostics
 			if v, diags = expr.Value(nil); diags.HasErrors() {
 				return cty.NilVal, fmt.Errorf("variable %q: %w", name, diags)
 			}

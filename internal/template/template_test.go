@@ -80,6 +80,7 @@ func TestLoadRefuses(t *testing.T) {
 	tests := []struct {
 		name string
 		hcl  string
+		json bool // with a JSON variables file beside
 		vars map[string]string
 		want string
 	}{{
@@ -108,6 +109,11 @@ func TestLoadRefuses(t *testing.T) {
 		name: "build source block",
 		hcl:  "build {\n  source \"source.kiln-local.web\" {}\n}",
 		want: "source blocks are not supported",
+	}, {
+		name: "json variables",
+		hcl:  `variable "image" { default = "x" }`,
+		json: true,
+		want: "JSON files (x.auto.pkrvars.json) are not supported",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,6 +122,13 @@ func TestLoadRefuses(t *testing.T) {
 				[]byte(tt.hcl+"\n"), 0o644)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.json {
+				err := os.WriteFile(filepath.Join(dir, "x.auto.pkrvars.json"),
+					[]byte(`{"image": "y"}`), 0o644)
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
 			_, err = template.Load(dir, tt.vars)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -146,5 +159,65 @@ func TestSourceOfType(t *testing.T) {
 	if _, err := tpl.Source("kiln-gce"); err == nil ||
 		!strings.Contains(err.Error(), "0 builds") {
 		t.Errorf("Source(kiln-gce) = %v, want no build of it", err)
+	}
+}
+
+// Variables are set as Packer sets them, each source overriding the one
+// before: default, PKR_VAR_ in the environment, *.auto.pkrvars.hcl, -var.
+func TestVariablePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content),
+			0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("t.pkr.hcl", `
+variable "a" {
+  default = "default"
+}
+variable "b" {
+  default = "default"
+}
+variable "c" {
+  default = "default"
+}
+variable "d" {
+  type    = list(string)
+  default = []
+}
+source "kiln-local" "t" {
+  values = [var.a, var.b, var.c]
+  list   = var.d
+}
+build {
+  sources = ["source.kiln-local.t"]
+}
+`)
+	write("x.auto.pkrvars.hcl", "b = \"file\"\nc = \"file\"\nd = [\"file\"]\n")
+	t.Setenv("PKR_VAR_a", "env")
+	t.Setenv("PKR_VAR_b", "env")
+	t.Setenv("PKR_VAR_undeclared", "ignored")
+
+	tpl, err := template.Load(dir, map[string]string{"c": "flag"})
+	if err != nil {
+		t.Fatalf("Load() = %v", err)
+	}
+	src, err := tpl.Source("kiln-local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := attrs(t, tpl, src)
+	var values []string
+	for _, v := range got["values"].AsValueSlice() {
+		values = append(values, v.AsString())
+	}
+	if strings.Join(values, " ") != "env file flag" {
+		t.Errorf("a, b, c = %v, want env file flag", values)
+	}
+	if l := got["list"].AsValueSlice(); len(l) != 1 ||
+		l[0].AsString() != "file" {
+		t.Errorf("d = %#v, want [file] from the file", got["list"])
 	}
 }
