@@ -85,6 +85,11 @@ func newEnvAt(t *testing.T, wrap func(*gcetest.Server) string) *env {
 					},
 				}},
 				Tags: &computepb.Tags{Items: []string{"web-allow"}},
+				// As a group configured at boot has it.
+				Metadata: &computepb.Metadata{Items: []*computepb.Items{{
+					Key:   proto.String("startup-script"),
+					Value: proto.String("docker run web"),
+				}}},
 			},
 		})
 	v.check(err)

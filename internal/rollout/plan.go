@@ -51,8 +51,9 @@ func (r *session) plan(igm *computepb.InstanceGroupManager, m move,
 	r.say("            then    %s (rest)", to)
 	r.say("  gate      each new instance RUNNING and healthy%s, the MIG "+
 		"stable, within %s;", r.poolNote(igm), r.deadline())
-	r.say("            an instance failing for %s rolls back to %s and "+
-		"deprecates %s", r.grace(), from, m.image.GetName())
+	r.say("            an instance not healthy for %s after it failed "+
+		"rolls back to %s and deprecates %s", r.grace(), from,
+		m.image.GetName())
 	r.say("Dry run: nothing changed.")
 }
 

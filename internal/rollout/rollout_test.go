@@ -39,10 +39,19 @@ func TestRolloutHealthy(t *testing.T) {
 		}
 	}
 
-	if err := rollout.Rollout(t.Context(), v.s, "", v.opts()); err != nil {
+	var out strings.Builder
+	o := v.opts()
+	o.Progress = io.MultiWriter(o.Progress, &out)
+	if err := rollout.Rollout(t.Context(), v.s, "", o); err != nil {
 		t.Fatalf("Rollout() = %v", err)
 	}
 	t.Logf("rolled out in %d steps of emulated time", steps)
+	// The copied template keeps the old one's startup script, which the
+	// guest agent would run: a person is told.
+	if want := "Note: it keeps boot-time metadata startup-script from " +
+		oldTpl; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
 
 	igm := v.group()
 	if !igm.GetStatus().GetIsStable() {
@@ -360,6 +369,7 @@ func TestRolloutDryRun(t *testing.T) {
 			"REPLACE, max surge 1, max unavailable 1)",
 		"canary  " + oldTpl + " (rest), " + newTpl + " (1)",
 		"target pool web", "Dry run: nothing changed.",
+		"note: it keeps boot-time metadata startup-script from " + oldTpl,
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("plan lacks %q", want)
