@@ -100,7 +100,7 @@ func Nightly(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b, err := bakeOptions("wpt-server")
+	b, err := bakeOptions(s.Template)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/kiln-images/kiln/internal/bake"
@@ -20,8 +21,9 @@ import (
 
 // Options say how the stages run.
 type Options struct {
-	// Bake is the bake of the image, less its container, which the
-	// settings name, and its image_name, which the stage dates.
+	// Bake is the bake of the image, less what the settings name (its
+	// template folder, Image, and its container) and its image_name,
+	// which the stage dates.
 	Bake bake.Options
 	// Setup runs before the bake: it installs what the bake and the boot
 	// need. Nil does nothing.
@@ -47,9 +49,15 @@ type Options struct {
 // stand-in container: a release always carries the container the
 // settings name.
 func Stages(s settings.Settings, o Options) (rollout.Stages, error) {
-	if err := s.Require("project", "family", "bucket",
+	if err := s.Require("project", "family", "bucket", "template",
 		"container_image"); err != nil {
 		return rollout.Stages{}, fmt.Errorf("nightly: %w", err)
+	}
+	o.Bake.Image = s.Template
+	dir := o.Bake.TemplateDir()
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.pkr.hcl")); len(m) == 0 {
+		return rollout.Stages{}, fmt.Errorf("nightly: settings: template "+
+			"%q: %s holds no *.pkr.hcl", s.Template, dir)
 	}
 	if !imageimport.ValidBucket(s.Bucket) {
 		return rollout.Stages{}, fmt.Errorf("nightly: settings: bucket %q "+

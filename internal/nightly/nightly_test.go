@@ -232,3 +232,29 @@ func check(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A template the settings name but the project lacks is refused before
+// anything runs, naming the setting and the folder.
+func TestStagesNeedTheTemplate(t *testing.T) {
+	projectDir := filepath.Join("..", "..")
+	for _, tt := range []struct{ template, want string }{
+		{"wpt-server", ""},
+		{"nowhere", `nightly: settings: template "nowhere": ` +
+			filepath.Join(projectDir, "images", "nowhere") +
+			" holds no *.pkr.hcl"},
+	} {
+		s := settings.Settings{Project: project, Family: "wpt-server",
+			Bucket: bucket, ContainerImage: "registry.example/wpt:1",
+			Template: tt.template}
+		_, err := nightly.Stages(s, nightly.Options{
+			Bake: bake.Options{Project: projectDir}})
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("Stages(template %q) = %q, want %q", s.Template, got,
+				tt.want)
+		}
+	}
+}

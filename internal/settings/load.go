@@ -48,6 +48,8 @@ var keys = []key{
 	field("bucket", "KILN_BUCKET", func(s *Settings) *string { return &s.Bucket }),
 	field("container_image", "KILN_CONTAINER_IMAGE",
 		func(s *Settings) *string { return &s.ContainerImage }),
+	field("template", "KILN_TEMPLATE",
+		func(s *Settings) *string { return &s.Template }),
 	field("target_pool", "KILN_TARGET_POOL",
 		func(s *Settings) *string { return &s.TargetPool }),
 	{"deadline", "KILN_DEADLINE",
@@ -151,6 +153,9 @@ func (s *Settings) override(lookup func(string) (string, bool)) error {
 }
 
 func (s *Settings) fill() {
+	if s.Template == "" {
+		s.Template = s.Family
+	}
 	if s.Deadline == 0 {
 		s.Deadline = Duration(DefaultDeadline)
 	}
@@ -162,7 +167,11 @@ func (s *Settings) fill() {
 	}
 }
 
-var gceName = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
+var (
+	gceName = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	// folderName is one path element: images/<template>, never above it.
+	folderName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+)
 
 // check refuses values that cannot work, naming the key and where it
 // came from.
@@ -178,6 +187,10 @@ func (s *Settings) check() error {
 		if k.v != "" && !gceName.MatchString(k.v) {
 			return s.invalid(k.name, "%q is not a valid resource name", k.v)
 		}
+	}
+	if s.Template != "" && !folderName.MatchString(s.Template) {
+		return s.invalid("template", "%q is not a folder name under images/",
+			s.Template)
 	}
 	p := s.Policy
 	switch {

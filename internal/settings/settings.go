@@ -41,6 +41,10 @@ type Settings struct {
 	// that the nightly release bakes; a tag is resolved to its digest at
 	// bake time.
 	ContainerImage string `json:"container_image,omitempty"`
+	// Template names the folder under images/ whose Packer template the
+	// nightly release bakes, as `mage bake` takes it; default: the
+	// family's name.
+	Template string `json:"template,omitempty"`
 	// TargetPool names the target pool whose health gates a rollout;
 	// default: every target pool the MIG names.
 	TargetPool string `json:"target_pool,omitempty"`

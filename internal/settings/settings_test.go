@@ -56,7 +56,7 @@ func TestLoadFileThenEnvironment(t *testing.T) {
 		vars: map[string]string{"KILN_ENV": "staging"},
 		want: settings.Settings{
 			Project: "kiln-staging", Region: "us-central1", MIG: "web",
-			Family: "wpt-server",
+			Family: "wpt-server", Template: "wpt-server",
 			Policy: settings.Policy{Type: "PROACTIVE",
 				MinimalAction: "REPLACE", MaxSurge: intp(1),
 				MaxUnavailable: intp(1)},
@@ -74,6 +74,7 @@ func TestLoadFileThenEnvironment(t *testing.T) {
 			"KILN_COMPUTE_ENDPOINT": "http://127.0.0.1:1234/",
 			"KILN_STORAGE_ENDPOINT": "http://127.0.0.1:4443",
 			"KILN_CONTAINER_IMAGE":  "registry.example/wpt:1",
+			"KILN_TEMPLATE":         "wpt-staging",
 		},
 		want: settings.Settings{
 			Project: "kiln-staging", Zone: "europe-west1-b", MIG: "web-2",
@@ -87,6 +88,7 @@ func TestLoadFileThenEnvironment(t *testing.T) {
 			Endpoint:        "http://127.0.0.1:1234",
 			StorageEndpoint: "http://127.0.0.1:4443",
 			ContainerImage:  "registry.example/wpt:1",
+			Template:        "wpt-staging",
 		},
 	}, {
 		name: "no file",
@@ -181,6 +183,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"bad variable", `{}`, map[string]string{"KILN_DEADLINE": "soon"},
 			"KILN_DEADLINE=\"soon\""},
 		{"bad mig name", `{"mig": "Web_1"}`, nil, "mig \"Web_1\""},
+		{"template outside images", `{"template": "../etc"}`, nil,
+			"template \"../etc\" is not a folder name under images/"},
 		{"missing file", "", map[string]string{"KILN_ENV": "nowhere"},
 			`environment "nowhere" has no file`},
 		{"bad environment name", "", map[string]string{"KILN_ENV": "../x"},
@@ -213,8 +217,13 @@ func TestCheckedInEnvironments(t *testing.T) {
 			continue
 		}
 		if err := s.Require("project", "location", "mig", "family",
-			"bucket"); err != nil {
+			"bucket", "template"); err != nil {
 			t.Errorf("%s: %v", env, err)
+		}
+		tpl := filepath.Join("..", "..", "images", s.Template)
+		if m, _ := filepath.Glob(filepath.Join(tpl, "*.pkr.hcl")); len(m) == 0 {
+			t.Errorf("%s: template %q: no *.pkr.hcl in %s", env, s.Template,
+				tpl)
 		}
 	}
 }
