@@ -2,8 +2,10 @@ package rollout_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,12 +53,21 @@ func inputs(n int) string {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvAt(t, nil)
+	return newEnvFrom(t, seed{})
 }
 
-// newEnvAt is newEnv with the settings' endpoint served by wrap, when
-// given, in front of the emulator.
-func newEnvAt(t *testing.T, wrap func(*gcetest.Server) string) *env {
+// seed is how newEnvFrom's group differs from newEnv's.
+type seed struct {
+	// wrap serves the settings' endpoint in front of the emulator.
+	wrap func(*gcetest.Server) string
+	// boot makes what the group's template boots; nil is an image of
+	// the family, wpt-server-1.
+	boot func(v *env) string
+	// metadata replace the template's startup script.
+	metadata map[string]string
+}
+
+func newEnvFrom(t *testing.T, sd seed) *env {
 	t.Helper()
 	srv := gcetest.New(gcetest.Options{Project: project, StepDuration: step})
 	t.Cleanup(srv.Close)
@@ -71,7 +82,23 @@ func newEnvAt(t *testing.T, wrap func(*gcetest.Server) string) *env {
 	v := &env{t: t, srv: srv, c: c,
 		clock: &emuClock{srv: srv, start: srv.Now()}}
 
-	img := v.image("wpt-server-1", 1)
+	boot := func(v *env) string {
+		return v.image("wpt-server-1", 1).GetSelfLink()
+	}
+	if sd.boot != nil {
+		boot = sd.boot
+	}
+	// As a group configured at boot has it.
+	md := &computepb.Metadata{Items: []*computepb.Items{{
+		Key: proto.String("startup-script"), Value: proto.String("docker run web"),
+	}}}
+	if sd.metadata != nil {
+		md.Items = nil
+		for _, k := range slices.Sorted(maps.Keys(sd.metadata)) {
+			md.Items = append(md.Items, &computepb.Items{Key: proto.String(k),
+				Value: proto.String(sd.metadata[k])})
+		}
+	}
 	tpl, err := c.InsertTemplate(t.Context(), gce.Global,
 		&computepb.InstanceTemplate{
 			Name: proto.String(oldTpl),
@@ -80,16 +107,12 @@ func newEnvAt(t *testing.T, wrap func(*gcetest.Server) string) *env {
 				Disks: []*computepb.AttachedDisk{{
 					Boot: proto.Bool(true),
 					InitializeParams: &computepb.AttachedDiskInitializeParams{
-						SourceImage: img.SelfLink,
+						SourceImage: proto.String(boot(v)),
 						DiskType:    proto.String("pd-ssd"),
 					},
 				}},
-				Tags: &computepb.Tags{Items: []string{"web-allow"}},
-				// As a group configured at boot has it.
-				Metadata: &computepb.Metadata{Items: []*computepb.Items{{
-					Key:   proto.String("startup-script"),
-					Value: proto.String("docker run web"),
-				}}},
+				Tags:     &computepb.Tags{Items: []string{"web-allow"}},
+				Metadata: md,
 			},
 		})
 	v.check(err)
@@ -112,8 +135,8 @@ func newEnvAt(t *testing.T, wrap func(*gcetest.Server) string) *env {
 	v.settle()
 
 	endpoint := srv.URL
-	if wrap != nil {
-		endpoint = wrap(srv)
+	if sd.wrap != nil {
+		endpoint = sd.wrap(srv)
 	}
 	dir := t.TempDir()
 	err = os.WriteFile(filepath.Join(dir, "test.json"), []byte(`{

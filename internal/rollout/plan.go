@@ -7,10 +7,15 @@ import (
 	"cloud.google.com/go/compute/apiv1/computepb"
 )
 
-// bootMetadata are metadata keys for configuring an instance at boot,
-// which a baked image does not need.
-var bootMetadata = []string{"startup-script", "startup-script-url",
-	"user-data", "gce-container-declaration"}
+// bootMetadata are the metadata keys for configuring an instance at
+// boot, which a baked image does not need, and what becomes of each on a
+// kiln image (Debian with Google's guest agent, no cloud-init).
+var bootMetadata = []struct{ key, effect string }{
+	{"startup-script", "the guest agent runs it at every boot"},
+	{"startup-script-url", "the guest agent runs it at every boot"},
+	{"user-data", "only cloud-init reads it"},
+	{"gce-container-declaration", "only Container-Optimized OS reads it"},
+}
 
 // plan writes what a move would do, for a dry run.
 func (r *session) plan(igm *computepb.InstanceGroupManager, m move,
@@ -33,9 +38,8 @@ func (r *session) plan(igm *computepb.InstanceGroupManager, m move,
 	r.say("    - %s", bootImage(m.from))
 	r.say("    + %s", bootImage(m.to))
 	r.say("    labels    %s", labelList(m.to.GetProperties().GetLabels()))
-	if keys := bootKeys(m.to); len(keys) > 0 {
-		r.say("    note: it keeps boot-time metadata %s from %s",
-			strings.Join(keys, ", "), m.from.GetName())
+	if note := bootNote(m.from, m.to); note != "" {
+		r.say("    note: %s", note)
 	}
 	now := describePolicy(igm.GetUpdatePolicy())
 	if p := r.policyPatch(igm); p != nil {
@@ -94,14 +98,21 @@ func imageState(img *computepb.Image) string {
 	return "ACTIVE"
 }
 
-func bootKeys(t *computepb.InstanceTemplate) []string {
-	var keys []string
-	for _, it := range t.GetProperties().GetMetadata().GetItems() {
-		for _, k := range bootMetadata {
-			if it.GetKey() == k && it.GetValue() != "" {
-				keys = append(keys, k)
+// bootNote says which boot-time metadata the template to, copied from
+// from, keeps and what each does on the image; "" when there is none.
+// Copying keeps them: a rollout changes only the boot image.
+func bootNote(from, to *computepb.InstanceTemplate) string {
+	var kept []string
+	for _, it := range to.GetProperties().GetMetadata().GetItems() {
+		for _, b := range bootMetadata {
+			if it.GetKey() == b.key && it.GetValue() != "" {
+				kept = append(kept, b.key+" ("+b.effect+")")
 			}
 		}
 	}
-	return keys
+	if len(kept) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("it keeps boot-time metadata from %s: %s",
+		from.GetName(), strings.Join(kept, ", "))
 }

@@ -3,7 +3,6 @@ package rollout
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/protobuf/proto"
@@ -97,10 +96,8 @@ func (r *session) rollout(ctx context.Context, image string) error {
 	}
 	if created {
 		r.say("Made template %s booting %s", to.GetName(), img.GetSelfLink())
-		if keys := bootKeys(to); len(keys) > 0 {
-			r.say("Note: it keeps boot-time metadata %s from %s; the "+
-				"image's guest agent still runs a startup script",
-				strings.Join(keys, ", "), from.GetName())
+		if note := bootNote(from, to); note != "" {
+			r.say("Note: %s", note)
 		}
 	} else {
 		r.say("Reusing template %s", to.GetName())

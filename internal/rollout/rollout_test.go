@@ -48,8 +48,9 @@ func TestRolloutHealthy(t *testing.T) {
 	t.Logf("rolled out in %d steps of emulated time", steps)
 	// The copied template keeps the old one's startup script, which the
 	// guest agent would run: a person is told.
-	if want := "Note: it keeps boot-time metadata startup-script from " +
-		oldTpl; !strings.Contains(out.String(), want) {
+	if want := "Note: it keeps boot-time metadata from " + oldTpl +
+		": startup-script (the guest agent runs it at every boot)"; !strings.
+		Contains(out.String(), want) {
 		t.Errorf("output lacks %q:\n%s", want, out.String())
 	}
 
@@ -236,7 +237,7 @@ func TestRolloutCreateKeepsFailing(t *testing.T) {
 // with the group as the other party left it.
 func TestRolloutStaleFingerprint(t *testing.T) {
 	interloped := false
-	v := newEnvAt(t, func(srv *gcetest.Server) string {
+	v := newEnvFrom(t, seed{wrap: func(srv *gcetest.Server) string {
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPatch && !interloped &&
 				strings.Contains(r.URL.Path, "/instanceGroupManagers/") {
@@ -256,7 +257,7 @@ func TestRolloutStaleFingerprint(t *testing.T) {
 		front := httptest.NewServer(h)
 		t.Cleanup(front.Close)
 		return front.URL
-	})
+	}})
 	v.image("wpt-server-2", 2)
 
 	err := rollout.Rollout(t.Context(), v.s, "", v.opts())
@@ -369,7 +370,8 @@ func TestRolloutDryRun(t *testing.T) {
 			"REPLACE, max surge 1, max unavailable 1)",
 		"canary  " + oldTpl + " (rest), " + newTpl + " (1)",
 		"target pool web", "Dry run: nothing changed.",
-		"note: it keeps boot-time metadata startup-script from " + oldTpl,
+		"note: it keeps boot-time metadata from " + oldTpl +
+			": startup-script",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("plan lacks %q", want)

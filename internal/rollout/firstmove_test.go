@@ -1,0 +1,101 @@
+package rollout_test
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"google.golang.org/api/option"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kiln-images/kiln/internal/gce"
+	"github.com/kiln-images/kiln/internal/rollout"
+)
+
+// cosFamily is where a group configured at boot takes its image from:
+// a family of Google's Container-Optimized OS project, not the group's.
+const cosFamily = "projects/cos-cloud/global/images/family/cos-stable"
+
+// The first rollout of a group that ran a container declaration on
+// Container-Optimized OS: it moves onto the baked image without
+// dropping below two healthy instances, says which boot-time metadata
+// the copied template keeps, and a rollback takes the group back to the
+// template it had, leaving the other project's image alone.
+func TestFirstRolloutOffContainerDeclaration(t *testing.T) {
+	v := newEnvFrom(t, seed{
+		boot: func(v *env) string {
+			c, err := gce.New(t.Context(), "cos-cloud",
+				gce.WithClientOptions(option.WithEndpoint(v.srv.URL),
+					option.WithoutAuthentication()),
+				gce.WithPollInterval(0))
+			v.check(err)
+			defer c.Close()
+			_, err = c.InsertImage(t.Context(), &computepb.Image{
+				Name:    proto.String("cos-stable-117"),
+				Family:  proto.String("cos-stable"),
+				RawDisk: &computepb.RawDisk{Source: proto.String("gs://cos/117")},
+			})
+			v.check(err)
+			return v.srv.URL + "/compute/v1/" + cosFamily
+		},
+		metadata: map[string]string{
+			"gce-container-declaration": "spec:\n  containers:\n" +
+				"  - image: gcr.io/wpt-live/wpt:latest\n",
+			"google-logging-enabled": "true",
+		},
+	})
+	img := v.image("wpt-server-2", 2)
+	v.clock.afterStep = func() {
+		if n := v.healthy(); n < 2 {
+			t.Errorf("healthy instances = %d, want >= 2: %s", n, v.describe())
+		}
+	}
+
+	var out strings.Builder
+	o := v.opts()
+	o.Progress = io.MultiWriter(o.Progress, &out)
+	if err := rollout.Rollout(t.Context(), v.s, "", o); err != nil {
+		t.Fatalf("Rollout() = %v", err)
+	}
+	if want := "Note: it keeps boot-time metadata from " + oldTpl +
+		": gce-container-declaration (only Container-Optimized OS reads " +
+		"it)\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+	tpl, err := v.c.Template(t.Context(), gce.Global, newTpl)
+	v.check(err)
+	if got := bootOf(tpl); got != img.GetSelfLink() {
+		t.Errorf("new template boots %s, want %s", got, img.GetSelfLink())
+	}
+	if got := tpl.GetProperties().GetLabels()[rollout.LabelPrevious]; got !=
+		oldTpl {
+		t.Errorf("new template's %s = %q, want %q", rollout.LabelPrevious,
+			got, oldTpl)
+	}
+
+	out.Reset()
+	if err := rollout.Rollback(t.Context(), v.s, "", o); err != nil {
+		t.Fatalf("Rollback() = %v", err)
+	}
+	if got := v.onTemplates(); got[oldTpl] != 2 || len(got) != 1 {
+		t.Errorf("instances per template = %v, want 2 on %s", got, oldTpl)
+	}
+	old, err := v.c.Template(t.Context(), gce.Global, oldTpl)
+	v.check(err)
+	if got := bootOf(old); !strings.HasSuffix(got, cosFamily) {
+		t.Errorf("old template boots %s, want the family %s", got, cosFamily)
+	}
+	if got := v.imageState("wpt-server-2"); got != "DEPRECATED" {
+		t.Errorf("state of the image left = %s, want DEPRECATED", got)
+	}
+	if want := "runs image cos-stable on template " + oldTpl; !strings.
+		Contains(out.String(), want) {
+		t.Errorf("rollback output lacks %q:\n%s", want, out.String())
+	}
+}
+
+func bootOf(t *computepb.InstanceTemplate) string {
+	return t.GetProperties().GetDisks()[0].GetInitializeParams().
+		GetSourceImage()
+}
