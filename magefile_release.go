@@ -94,7 +94,7 @@ func Prune(ctx context.Context) error {
 	return err
 }
 
-// Nightly bakes, verifies, imports, rolls out and prunes, unless nothing changed.
+// Nightly bakes images/<template>, verifies, imports, rolls out and prunes, unless nothing changed.
 func Nightly(ctx context.Context) error {
 	s, err := releaseSettings()
 	if err != nil {
