@@ -24,7 +24,10 @@ import (
 const toolsDir = ".tools"
 
 // hostPackages are what the tests and the bake run on the build host.
-var hostPackages = []string{"debootstrap", "docker.io", "pigz"}
+// Any Docker will do, since the bake runs a daemon of its own; the
+// keyring lets debootstrap check Debian's Release files on Ubuntu too.
+var hostPackages = []string{"debootstrap", "debian-archive-keyring",
+	"docker.io|docker-ce|moby-engine", "pigz"}
 
 // Test installs what the tests need (Debian packages, the pinned Packer)
 // and runs every test. Tests that need root say so and skip without it.

@@ -6,20 +6,33 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 )
 
 // Missing returns the Debian packages of pkgs that are not installed.
+// An entry "a|b" is satisfied by either, as in a Depends field, and is
+// missing as a, its first: "docker.io|docker-ce|moby-engine" accepts the
+// Docker a machine already has (GitHub's runners come with moby-engine,
+// which conflicts with docker.io) and installs Debian's where there is
+// none.
 func Missing(ctx context.Context, pkgs []string) []string {
 	var missing []string
 	for _, p := range pkgs {
-		out, err := exec.CommandContext(ctx, "dpkg-query", "-W",
-			"-f=${Status}", p).Output()
-		if err != nil || !strings.Contains(string(out), "install ok installed") {
-			missing = append(missing, p)
+		alts := strings.Split(p, "|")
+		if !slices.ContainsFunc(alts, func(a string) bool {
+			return installed(ctx, a)
+		}) {
+			missing = append(missing, alts[0])
 		}
 	}
 	return missing
+}
+
+func installed(ctx context.Context, pkg string) bool {
+	out, err := exec.CommandContext(ctx, "dpkg-query", "-W",
+		"-f=${Status}", pkg).Output()
+	return err == nil && strings.Contains(string(out), "install ok installed")
 }
 
 // EnsureDebianPackages installs the missing ones of pkgs with apt-get when
