@@ -2,6 +2,7 @@ package rollout_test
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,7 +22,8 @@ const cosFamily = "projects/cos-cloud/global/images/family/cos-stable"
 // Container-Optimized OS: it moves onto the baked image without
 // dropping below two healthy instances, says which boot-time metadata
 // the copied template keeps, and a rollback takes the group back to the
-// template it had, leaving the other project's image alone.
+// template it had, leaving the other project's image alone; status and
+// prune, in between, take it as it is.
 func TestFirstRolloutOffContainerDeclaration(t *testing.T) {
 	v := newEnvFrom(t, seed{
 		boot: func(v *env) string {
@@ -45,6 +47,8 @@ func TestFirstRolloutOffContainerDeclaration(t *testing.T) {
 			"google-logging-enabled": "true",
 		},
 	})
+	v.image("wpt-server-0", 0) // older, and used by nothing
+	v.srv.Step()
 	img := v.image("wpt-server-2", 2)
 	v.clock.afterStep = func() {
 		if n := v.healthy(); n < 2 {
@@ -72,6 +76,26 @@ func TestFirstRolloutOffContainerDeclaration(t *testing.T) {
 		oldTpl {
 		t.Errorf("new template's %s = %q, want %q", rollout.LabelPrevious,
 			got, oldTpl)
+	}
+
+	// Status and prune know the old template and its image only by
+	// their links, and leave them be.
+	st, err := rollout.Status(t.Context(), v.s, o)
+	if err != nil {
+		t.Fatalf("Status() = %v", err)
+	}
+	if st.RollbackTemplate != oldTpl || st.RollbackImage != "cos-stable" {
+		t.Errorf("rollback target = %s (%s), want %s (cos-stable)",
+			st.RollbackTemplate, st.RollbackImage, oldTpl)
+	}
+	rep, err := rollout.Prune(t.Context(), v.s, 1, true, o)
+	if err != nil {
+		t.Fatalf("Prune() = %v", err)
+	}
+	if !slices.Equal(rep.Images, []string{"wpt-server-0"}) ||
+		len(rep.Templates) != 0 {
+		t.Errorf("Prune() deleted images %v, templates %v; want "+
+			"[wpt-server-0] and none", rep.Images, rep.Templates)
 	}
 
 	out.Reset()
