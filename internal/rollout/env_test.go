@@ -260,6 +260,19 @@ func (v *env) versions() []string {
 	return ts
 }
 
+// templates names the global instance templates, sorted.
+func (v *env) templates() []string {
+	v.t.Helper()
+	ts, err := v.c.ListTemplates(v.t.Context(), gce.Global)
+	v.check(err)
+	var names []string
+	for _, tpl := range ts {
+		names = append(names, tpl.GetName())
+	}
+	slices.Sort(names)
+	return names
+}
+
 func (v *env) imageState(name string) string {
 	v.t.Helper()
 	img, err := v.c.Image(v.t.Context(), name)

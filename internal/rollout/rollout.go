@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
@@ -13,8 +14,9 @@ import (
 // Rollout moves the MIG onto image, or, when image is empty, onto the
 // newest image of the family that is not deprecated. It refuses a MIG
 // that is not stable unless o.Force, except to resume its own
-// interrupted rollout. When the health gate fails it rolls the MIG back
-// and deprecates the image; the error says why.
+// interrupted rollout. When the health gate fails it rolls the MIG back,
+// deprecates the image and deletes the template it made; the error says
+// why.
 func Rollout(ctx context.Context, s settings.Settings, image string,
 	o Options,
 ) error {
@@ -110,10 +112,41 @@ func (r *session) rollout(ctx context.Context, image string) error {
 	r.say("Rolling out image %s to MIG %s (%d instances), from template %s",
 		img.GetName(), r.s.MIG, igm.GetTargetSize(), from.GetName())
 	if err := r.run(ctx, igm, m); err != nil {
+		if created {
+			err = errors.Join(err, r.dropTemplate(ctx, to))
+		}
 		return err
 	}
 	r.say("MIG %s runs image %s on template %s; rollback target %s",
 		r.s.MIG, img.GetName(), to.GetName(), from.GetName())
+	return nil
+}
+
+// dropTemplate deletes the template a failed rollout made, once no
+// version of the MIG runs it, so that failure leaves nothing behind. An
+// interrupted rollout keeps it: its rerun goes on with it.
+func (r *session) dropTemplate(ctx context.Context,
+	t *computepb.InstanceTemplate,
+) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	igm, err := r.gce.MIG(ctx, r.loc, r.s.MIG)
+	if err != nil {
+		return fmt.Errorf("keeping template %q it made: %w", t.GetName(), err)
+	}
+	for _, v := range igm.GetVersions() {
+		if sameResource(v.GetInstanceTemplate(), t.GetSelfLink()) {
+			return nil
+		}
+	}
+	err = r.gce.DeleteTemplate(ctx, templateLocation(t.GetSelfLink()),
+		t.GetName())
+	if err != nil {
+		return err
+	}
+	r.say("Deleted template %s, which no version of MIG %s runs",
+		t.GetName(), r.s.MIG)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,6 +153,10 @@ func TestRolloutUnhealthyCanaryRollsBack(t *testing.T) {
 	if got := v.imageState("wpt-server-2"); got != "DEPRECATED" {
 		t.Errorf("state of the bad image = %s, want DEPRECATED", got)
 	}
+	if got := v.templates(); !slices.Equal(got, []string{oldTpl}) {
+		t.Errorf("templates = %v, want [%s]: the failed rollout's own "+
+			"deleted", got, oldTpl)
+	}
 	head, err := v.c.ImageFromFamily(t.Context(), family)
 	v.check(err)
 	if head.GetName() != "wpt-server-1" {
@@ -228,6 +233,9 @@ func TestRolloutCreateKeepsFailing(t *testing.T) {
 				t.Errorf("instances per template = %v, want stable with 2 "+
 					"on %s: %s", got, oldTpl, v.describe())
 			}
+			if got := v.templates(); !slices.Equal(got, []string{oldTpl}) {
+				t.Errorf("templates = %v, want [%s]", got, oldTpl)
+			}
 		})
 	}
 }
@@ -277,6 +285,10 @@ func TestRolloutStaleFingerprint(t *testing.T) {
 	if got := v.onTemplates(); got[oldTpl] != 2 || len(got) != 1 {
 		t.Errorf("instances per template = %v, want 2 on %s", got, oldTpl)
 	}
+	if got := v.templates(); !slices.Equal(got, []string{oldTpl}) {
+		t.Errorf("templates = %v, want [%s]: the one it made deleted", got,
+			oldTpl)
+	}
 	if igm.GetDescription() != "patched by hand" ||
 		igm.GetUpdatePolicy().GetMaxUnavailable().GetFixed() != 1 {
 		t.Errorf("MIG = description %q, max unavailable %d; want the other "+
@@ -316,15 +328,8 @@ func TestRolloutResumesAfterInterrupt(t *testing.T) {
 	if n := v.srv.Calls("instanceTemplates.insert"); n != 1 {
 		t.Errorf("instanceTemplates.insert calls = %d, want 1", n)
 	}
-	ts, err := v.c.ListTemplates(t.Context(), gce.Global)
-	v.check(err)
-	var names []string
-	for _, tpl := range ts {
-		names = append(names, tpl.GetName())
-	}
-	sort.Strings(names)
-	if strings.Join(names, " ") != oldTpl+" "+newTpl {
-		t.Errorf("templates = %v, want [%s %s]", names, oldTpl, newTpl)
+	if got := v.templates(); !slices.Equal(got, []string{oldTpl, newTpl}) {
+		t.Errorf("templates = %v, want [%s %s]", got, oldTpl, newTpl)
 	}
 }
 
