@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
@@ -86,6 +87,9 @@ func (r *session) rollback(ctx context.Context, image string) error {
 		"(template %s)", r.s.MIG, leaving.GetName(), cur.GetName(),
 		img.GetName(), to.GetName())
 	if err := r.run(ctx, igm, m); err != nil {
+		if created {
+			err = errors.Join(err, r.dropTemplate(ctx, to))
+		}
 		return err
 	}
 	if st := img.GetDeprecated().GetState(); st == "DEPRECATED" &&

@@ -1,6 +1,8 @@
 package rollout_test
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,5 +72,34 @@ func TestRollbackWithoutRecord(t *testing.T) {
 		!strings.Contains(err.Error(), "name the image") {
 		t.Errorf("Rollback() = %v, want an error about kiln-previous that "+
 			"asks for an image", err)
+	}
+}
+
+// A rollback onto a named image that does not turn healthy goes back to
+// where the group was, deprecates that image and deletes the template it
+// made for it.
+func TestRollbackToUnhealthyImage(t *testing.T) {
+	v := newEnv(t)
+	v.image("wpt-server-2", 2)
+	if err := rollout.Rollout(t.Context(), v.s, "", v.opts()); err != nil {
+		t.Fatalf("Rollout() = %v", err)
+	}
+	v.image("wpt-server-0", 0)
+	bad := rollout.TemplateName(mig, "wpt-server-0")
+	v.srv.SetTemplateHealth(bad, "UNHEALTHY")
+
+	err := rollout.Rollback(t.Context(), v.s, "wpt-server-0", v.opts())
+	var gerr *rollout.GateError
+	if !errors.As(err, &gerr) {
+		t.Fatalf("Rollback(wpt-server-0) = %v, want a *GateError", err)
+	}
+	if got := v.onTemplates(); got[newTpl] != 2 || len(got) != 1 {
+		t.Errorf("instances per template = %v, want 2 on %s", got, newTpl)
+	}
+	if got := v.imageState("wpt-server-0"); got != "DEPRECATED" {
+		t.Errorf("state of wpt-server-0 = %s, want DEPRECATED", got)
+	}
+	if got := v.templates(); !slices.Equal(got, []string{oldTpl, newTpl}) {
+		t.Errorf("templates = %v, want [%s %s]", got, oldTpl, newTpl)
 	}
 }
