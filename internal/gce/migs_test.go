@@ -37,7 +37,14 @@ func setupMIG(t *testing.T, scope string, size int32,
 		links["web-"+n] = tpl.GetSelfLink()
 	}
 	check(t, srv.InsertTargetPool(region, "web"))
+	var zones *computepb.DistributionPolicy // one zone, for a regional group
+	if strings.HasPrefix(scope, "regions/") {
+		zones = &computepb.DistributionPolicy{
+			Zones: []*computepb.DistributionPolicyZoneConfiguration{{
+				Zone: proto.String("zones/" + region + "-a")}}}
+	}
 	check(t, srv.InsertMIG(scope, &computepb.InstanceGroupManager{
+		DistributionPolicy:          zones,
 		Name:                        proto.String("web"),
 		InstanceTemplate:            proto.String(links["web-a"]),
 		TargetSize:                  proto.Int32(size),

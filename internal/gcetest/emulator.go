@@ -8,8 +8,13 @@
 // so, through Step or Advance; each step moves every instance one state
 // on and lets every group plan its next actions.
 //
-// Where it is simpler than the API: a regional group keeps all its
-// instances in one zone; autohealing recreates an instance that is
+// A regional group spreads its instances evenly over its zones (three of
+// its region unless it names them), and its fixed surge and
+// unavailability must be 0 or reach its number of zones, as the API
+// wants.
+//
+// Where it is simpler than the API: a regional group redistributes
+// nothing when an instance goes; autohealing recreates an instance that is
 // unhealthy once its initial delay is over, at once rather than after a
 // run of failed checks; the minimal actions REFRESH
 // and NONE restart like RESTART; a stopped instance stops at once; a

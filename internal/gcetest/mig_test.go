@@ -2,7 +2,9 @@ package gcetest_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -394,7 +396,9 @@ func TestTemplatesAreImmutable(t *testing.T) {
 }
 
 // A regional group, served by its own client, takes a regional template
-// and spreads nowhere but its one zone.
+// and spreads its instances over its zones: three of its region unless
+// it names them. Its fixed surge and unavailability are 0 or at least
+// its number of zones, as the API has it.
 func TestRegionalGroup(t *testing.T) {
 	v := newEnv(t, gcetest.Options{})
 	rt, err := compute.NewRegionInstanceTemplatesRESTClient(v.ctx,
@@ -414,34 +418,83 @@ func TestRegionalGroup(t *testing.T) {
 			},
 		},
 	}))
-	v.check(v.srv.InsertMIG("regions/"+region, &computepb.InstanceGroupManager{
-		Name:             proto.String("web-r"),
-		InstanceTemplate: proto.String("regions/us-central1/instanceTemplates/web-r"),
-		TargetSize:       proto.Int32(2),
-	}))
-	for i := 0; i < 10; i++ {
-		v.srv.Step()
+	tpl := "regions/us-central1/instanceTemplates/web-r"
+	oneZone := &computepb.DistributionPolicy{
+		Zones: []*computepb.DistributionPolicyZoneConfiguration{{
+			Zone: proto.String("zones/us-central1-f")}}}
+	surge := func(n int32) *computepb.InstanceGroupManagerUpdatePolicy {
+		return &computepb.InstanceGroupManagerUpdatePolicy{
+			MaxSurge: &computepb.FixedOrPercent{Fixed: proto.Int32(n)}}
 	}
-	igm, err := rmigs.Get(v.ctx, &computepb.GetRegionInstanceGroupManagerRequest{
-		Project: project, Region: region, InstanceGroupManager: "web-r"})
-	v.check(err)
-	if !igm.GetStatus().GetIsStable() {
-		t.Errorf("regional group not stable after 10 steps: %v", igm.GetStatus())
+	tests := []struct {
+		name      string
+		zones     *computepb.DistributionPolicy
+		policy    *computepb.InstanceGroupManagerUpdatePolicy
+		wantZones []string // where the 3 instances are
+		wantSurge int32
+		wantErr   string
+	}{
+		{"three zones by default", nil, nil,
+			[]string{"us-central1-a", "us-central1-b", "us-central1-c"}, 3, ""},
+		{"surge below the zones", nil, surge(1), nil, 0,
+			"Fixed updatePolicy.maxSurge for regional managed instance " +
+				"group has to be either 0 or at least equal to the number " +
+				"of zones"},
+		{"one zone named", oneZone, surge(1),
+			[]string{"us-central1-f", "us-central1-f", "us-central1-f"}, 1, ""},
+		{"a zone of another region", &computepb.DistributionPolicy{
+			Zones: []*computepb.DistributionPolicyZoneConfiguration{{
+				Zone: proto.String("zones/europe-west1-b")}}}, nil, nil, 0,
+			"must be in the region of the group"},
 	}
-	if got := igm.GetUpdatePolicy().GetMaxSurge().GetCalculated(); got != 1 {
-		t.Errorf("maxSurge.calculated = %d, want 1 (one zone)", got)
-	}
-	it := rmigs.ListManagedInstances(v.ctx,
-		&computepb.ListManagedInstancesRegionInstanceGroupManagersRequest{
-			Project: project, Region: region, InstanceGroupManager: "web-r"})
-	for {
-		m, err := it.Next()
-		if err != nil {
-			break
-		}
-		if !strings.Contains(m.GetInstance(), "/zones/us-central1-a/") {
-			t.Errorf("instance %s, want one in us-central1-a", m.GetInstance())
-		}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := fmt.Sprintf("web-r%d", i)
+			err := v.srv.InsertMIG("regions/"+region,
+				&computepb.InstanceGroupManager{
+					Name: proto.String(name), InstanceTemplate: proto.String(tpl),
+					TargetSize: proto.Int32(3), DistributionPolicy: tt.zones,
+					UpdatePolicy: tt.policy,
+				})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("InsertMIG() = %v, want an error with %q", err,
+						tt.wantErr)
+				}
+				return
+			}
+			v.check(err)
+			for range 10 {
+				v.srv.Step()
+			}
+			igm, err := rmigs.Get(v.ctx,
+				&computepb.GetRegionInstanceGroupManagerRequest{
+					Project: project, Region: region, InstanceGroupManager: name})
+			v.check(err)
+			if !igm.GetStatus().GetIsStable() {
+				t.Errorf("not stable after 10 steps: %v", igm.GetStatus())
+			}
+			if got := igm.GetUpdatePolicy().GetMaxSurge().GetCalculated(); got !=
+				tt.wantSurge {
+				t.Errorf("maxSurge.calculated = %d, want %d", got, tt.wantSurge)
+			}
+			var zones []string
+			it := rmigs.ListManagedInstances(v.ctx,
+				&computepb.ListManagedInstancesRegionInstanceGroupManagersRequest{
+					Project: project, Region: region, InstanceGroupManager: name})
+			for {
+				m, err := it.Next()
+				if err != nil {
+					break
+				}
+				parts := strings.Split(m.GetInstance(), "/")
+				zones = append(zones, parts[len(parts)-3])
+			}
+			slices.Sort(zones)
+			if !slices.Equal(zones, tt.wantZones) {
+				t.Errorf("instances in zones %v, want %v", zones, tt.wantZones)
+			}
+		})
 	}
 
 	// A zonal group of another region cannot use the regional template.

@@ -117,6 +117,9 @@ func (e *Emulator) normalize(k key, igm *computepb.InstanceGroupManager) error {
 	if err := e.normalizeVersions(k, igm); err != nil {
 		return err
 	}
+	if err := e.normalizeZones(k, igm); err != nil {
+		return err
+	}
 	if err := normalizePolicy(igm); err != nil {
 		return err
 	}
@@ -189,9 +192,49 @@ func checkFixedOrPercent(field string, fp *computepb.FixedOrPercent) error {
 	return nil
 }
 
+// normalizeZones gives a regional group the zones it spreads its
+// instances over: three of its region unless it names them, as full
+// links. A zonal group has no distribution policy.
+func (e *Emulator) normalizeZones(k key,
+	igm *computepb.InstanceGroupManager,
+) error {
+	region, ok := strings.CutPrefix(k.scope, "regions/")
+	if !ok {
+		igm.DistributionPolicy = nil
+		return nil
+	}
+	dp := igm.GetDistributionPolicy()
+	if dp == nil {
+		dp = &computepb.DistributionPolicy{}
+		igm.DistributionPolicy = dp
+	}
+	if len(dp.Zones) == 0 {
+		for _, z := range []string{"a", "b", "c"} {
+			dp.Zones = append(dp.Zones, &computepb.DistributionPolicyZoneConfiguration{
+				Zone: proto.String(region + "-" + z)})
+		}
+	}
+	for i, z := range dp.Zones {
+		name := z.GetZone()[strings.LastIndex(z.GetZone(), "/")+1:]
+		if !strings.HasPrefix(name, region+"-") {
+			return errInvalid("Invalid value for field "+
+				"'resource.distributionPolicy.zones[%d].zone': '%s'. Zone "+
+				"must be in the region of the group.", i, z.GetZone())
+		}
+		z.Zone = proto.String(e.scopeLink(k.project, "zones/"+name))
+	}
+	return nil
+}
+
+// zoneCount is how many zones a group spans: one for a zonal group.
+func zoneCount(igm *computepb.InstanceGroupManager) int32 {
+	return max(1, int32(len(igm.GetDistributionPolicy().GetZones())))
+}
+
 // normalizePolicy fills in the update policy's defaults: PROACTIVE,
-// REPLACE, SUBSTITUTE, and a surge and unavailability of one each, the
-// number of zones the emulator spreads a group over.
+// REPLACE, SUBSTITUTE, and a surge and unavailability of the number of
+// zones the group spans, which a regional group's fixed values must
+// reach unless they are 0.
 func normalizePolicy(igm *computepb.InstanceGroupManager) error {
 	p := igm.UpdatePolicy
 	if p == nil {
@@ -208,14 +251,15 @@ func normalizePolicy(igm *computepb.InstanceGroupManager) error {
 		p.ReplacementMethod = proto.String("SUBSTITUTE")
 	}
 	recreate := p.GetReplacementMethod() == "RECREATE"
+	zones := zoneCount(igm)
 	if p.MaxSurge == nil {
-		p.MaxSurge = &computepb.FixedOrPercent{Fixed: proto.Int32(1)}
+		p.MaxSurge = &computepb.FixedOrPercent{Fixed: proto.Int32(zones)}
 		if recreate {
 			p.MaxSurge.Fixed = proto.Int32(0)
 		}
 	}
 	if p.MaxUnavailable == nil {
-		p.MaxUnavailable = &computepb.FixedOrPercent{Fixed: proto.Int32(1)}
+		p.MaxUnavailable = &computepb.FixedOrPercent{Fixed: proto.Int32(zones)}
 	}
 
 	switch {
@@ -244,6 +288,13 @@ func normalizePolicy(igm *computepb.InstanceGroupManager) error {
 		if fp.Percent != nil && igm.GetTargetSize() < 10 {
 			return errInvalid("%s may be a percent only for groups of 10 "+
 				"instances or more", field)
+		}
+		if n := fp.GetFixed(); fp.Fixed != nil && n > 0 && n < zones {
+			return errInvalid("Invalid value for field "+
+				"'resource.updatePolicy.%s.fixed': '%d'. Fixed "+
+				"updatePolicy.%s for regional managed instance group has "+
+				"to be either 0 or at least equal to the number of zones.",
+				field, n, field)
 		}
 	}
 	n := igm.GetTargetSize()

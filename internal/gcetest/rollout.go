@@ -387,18 +387,28 @@ func suffix(n int) string {
 	return strings.Repeat("0", max(0, 4-len(s))) + s
 }
 
-// memberZone is where a group's instances live: its zone, or the first
-// zone of a regional group.
+// memberZone is where a group's next instance goes: its zone, or the
+// zone of a regional group that holds the fewest of its instances, the
+// first of them on a tie, so that a group spreads evenly.
 func (e *Emulator) memberZone(g *mig) string {
 	if strings.HasPrefix(g.k.scope, "zones/") {
 		return g.k.scope
 	}
+	best, fewest := "", -1
 	for _, z := range g.igm.GetDistributionPolicy().GetZones() {
-		if i := strings.LastIndex(z.GetZone(), "/zones/"); i >= 0 {
-			return z.GetZone()[i+1:]
+		link := z.GetZone()
+		zone := link[strings.LastIndex(link, "/zones/")+1:]
+		n := 0
+		for _, m := range g.members {
+			if m.zone == zone {
+				n++
+			}
+		}
+		if fewest < 0 || n < fewest {
+			best, fewest = zone, n
 		}
 	}
-	return "zones/" + strings.TrimPrefix(g.k.scope, "regions/") + "-a"
+	return best
 }
 
 func versionName(g *mig, template string) string {

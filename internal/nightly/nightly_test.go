@@ -171,6 +171,9 @@ func seedGroup(t *testing.T, srv *gcetest.Server, c *gce.Client) {
 		InstanceTemplate: tpl.SelfLink,
 		TargetSize:       proto.Int32(2),
 		TargetPools:      []string{"regions/" + region + "/targetPools/web"},
+		DistributionPolicy: &computepb.DistributionPolicy{
+			Zones: []*computepb.DistributionPolicyZoneConfiguration{{
+				Zone: proto.String("zones/" + region + "-a")}}},
 	}))
 	for range 30 {
 		srv.Step()

@@ -65,6 +65,8 @@ type seed struct {
 	boot func(v *env) string
 	// metadata replace the template's startup script.
 	metadata map[string]string
+	// zones are the group's zones; nil is one, as wpt.live's group has.
+	zones []string
 }
 
 func newEnvFrom(t *testing.T, sd seed) *env {
@@ -117,20 +119,33 @@ func newEnvFrom(t *testing.T, sd seed) *env {
 		})
 	v.check(err)
 	v.check(srv.InsertTargetPool(region, pool))
+	if sd.zones == nil {
+		sd.zones = []string{region + "-a"}
+	}
+	zones := &computepb.DistributionPolicy{}
+	for _, z := range sd.zones {
+		zones.Zones = append(zones.Zones,
+			&computepb.DistributionPolicyZoneConfiguration{
+				Zone: proto.String("zones/" + z)})
+	}
+	policy := &computepb.InstanceGroupManagerUpdatePolicy{
+		Type:          proto.String("PROACTIVE"),
+		MinimalAction: proto.String("REPLACE"),
+	}
+	if len(sd.zones) == 1 {
+		policy.MaxUnavailable = &computepb.FixedOrPercent{Fixed: proto.Int32(1)}
+	}
 	v.check(srv.InsertMIG("regions/"+region, &computepb.InstanceGroupManager{
-		Name:             proto.String(mig),
-		InstanceTemplate: tpl.SelfLink,
-		TargetSize:       proto.Int32(2),
-		TargetPools:      []string{"regions/" + region + "/targetPools/" + pool},
+		Name:               proto.String(mig),
+		InstanceTemplate:   tpl.SelfLink,
+		TargetSize:         proto.Int32(2),
+		TargetPools:        []string{"regions/" + region + "/targetPools/" + pool},
+		DistributionPolicy: zones,
 		AutoHealingPolicies: []*computepb.InstanceGroupManagerAutoHealingPolicy{{
 			HealthCheck:     proto.String("global/healthChecks/web"),
 			InitialDelaySec: proto.Int32(180),
 		}},
-		UpdatePolicy: &computepb.InstanceGroupManagerUpdatePolicy{
-			Type:           proto.String("PROACTIVE"),
-			MinimalAction:  proto.String("REPLACE"),
-			MaxUnavailable: &computepb.FixedOrPercent{Fixed: proto.Int32(1)},
-		},
+		UpdatePolicy: policy,
 	}))
 	v.settle()
 

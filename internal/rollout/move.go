@@ -44,6 +44,9 @@ func (r *session) run(ctx context.Context,
 			health: true},
 	}
 	pools := r.pools(igm)
+	if _, _, note := r.limits(igm); note != "" {
+		r.say("Note: %s", note)
+	}
 
 	first, patched := 0, false
 	switch {
@@ -205,21 +208,45 @@ func (r *session) policyPatch(
 	igm *computepb.InstanceGroupManager,
 ) *computepb.InstanceGroupManagerUpdatePolicy {
 	want := r.s.Policy
+	surge, unavailable, _ := r.limits(igm)
 	cur := igm.GetUpdatePolicy()
 	if cur.GetType() == want.Type &&
 		cur.GetMinimalAction() == want.MinimalAction &&
-		sameFixed(cur.GetMaxSurge(), *want.MaxSurge) &&
-		sameFixed(cur.GetMaxUnavailable(), *want.MaxUnavailable) {
+		sameFixed(cur.GetMaxSurge(), surge) &&
+		sameFixed(cur.GetMaxUnavailable(), unavailable) {
 		return nil
 	}
 	return &computepb.InstanceGroupManagerUpdatePolicy{
 		Type:          proto.String(want.Type),
 		MinimalAction: proto.String(want.MinimalAction),
 		MaxSurge: &computepb.FixedOrPercent{
-			Fixed: proto.Int32(int32(*want.MaxSurge))},
+			Fixed: proto.Int32(int32(surge))},
 		MaxUnavailable: &computepb.FixedOrPercent{
-			Fixed: proto.Int32(int32(*want.MaxUnavailable))},
+			Fixed: proto.Int32(int32(unavailable))},
 	}
+}
+
+// limits are the settings' max surge and max unavailable for the MIG: a
+// regional MIG's API refuses a fixed value above 0 and below its number
+// of zones, so such a value is raised to it, and note says so.
+func (r *session) limits(igm *computepb.InstanceGroupManager) (
+	surge, unavailable int, note string,
+) {
+	want := r.s.Policy
+	surge, unavailable = *want.MaxSurge, *want.MaxUnavailable
+	zones, raised := len(igm.GetDistributionPolicy().GetZones()), false
+	for _, v := range []*int{&surge, &unavailable} {
+		if igm.GetRegion() != "" && *v > 0 && *v < zones {
+			*v, raised = zones, true
+		}
+	}
+	if !raised {
+		return surge, unavailable, ""
+	}
+	return surge, unavailable, fmt.Sprintf("MIG %s spans %d zones, so "+
+		"max surge %d and max unavailable %d, not %d and %d: a regional "+
+		"group takes 0 or at least its number of zones", r.s.MIG, zones,
+		surge, unavailable, *want.MaxSurge, *want.MaxUnavailable)
 }
 
 func sameFixed(fp *computepb.FixedOrPercent, n int) bool {

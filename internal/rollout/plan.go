@@ -47,6 +47,9 @@ func (r *session) plan(igm *computepb.InstanceGroupManager, m move,
 	} else {
 		r.say("  policy    %s", now)
 	}
+	if _, _, note := r.limits(igm); note != "" {
+		r.say("            note: %s", note)
+	}
 	from, to := base(m.from.GetSelfLink()), base(m.to.GetSelfLink())
 	r.say("  versions  now     %s", describeVersions(igm))
 	if !versionsAre(igm, m.to.GetSelfLink(), m.from.GetSelfLink()) {

@@ -240,6 +240,38 @@ func TestRolloutCreateKeepsFailing(t *testing.T) {
 	}
 }
 
+// A regional group over three zones refuses a fixed surge of 1, the
+// settings' default: the rollout raises it to the number of zones, says
+// so, and moves the group without losing a healthy instance.
+func TestRolloutThreeZones(t *testing.T) {
+	v := newEnvFrom(t, seed{zones: []string{region + "-a", region + "-b",
+		region + "-c"}})
+	v.image("wpt-server-2", 2)
+	v.clock.afterStep = func() {
+		if n := v.healthy(); n < 2 {
+			t.Errorf("healthy instances = %d, want >= 2: %s", n, v.describe())
+		}
+	}
+	var out strings.Builder
+	o := v.opts()
+	o.Progress = io.MultiWriter(o.Progress, &out)
+	if err := rollout.Rollout(t.Context(), v.s, "", o); err != nil {
+		t.Fatalf("Rollout() = %v", err)
+	}
+	if want := "Note: MIG web spans 3 zones, so max surge 3 and max " +
+		"unavailable 0, not 1 and 0"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+	if got := v.onTemplates(); got[newTpl] != 2 || len(got) != 1 {
+		t.Errorf("instances per template = %v, want 2 on %s", got, newTpl)
+	}
+	p := v.group().GetUpdatePolicy()
+	if p.GetMaxSurge().GetFixed() != 3 || p.GetMaxUnavailable().GetFixed() != 0 {
+		t.Errorf("update policy surge, unavailable = %d, %d; want 3, 0",
+			p.GetMaxSurge().GetFixed(), p.GetMaxUnavailable().GetFixed())
+	}
+}
+
 // Someone else patches the group between kiln's read and its patch: the
 // fingerprint is stale, the API refuses with 412, and the rollout stops
 // with the group as the other party left it.
