@@ -8,8 +8,10 @@
 // It knows what the templates under images/ use: variables, locals,
 // path.root and path.cwd, build blocks naming their sources, and the
 // provisioner meta-arguments, variables set by the environment, files
-// and `-var`. Functions, data sources, build-level source blocks and
-// JSON files are refused, not guessed at.
+// and `-var`. What it does not model is refused, not guessed at:
+// functions, data sources, variable validations, build-level source
+// blocks, provisioner overrides, a source built twice, duplicate
+// declarations and JSON files.
 package template
 
 import (
@@ -118,12 +120,27 @@ func Load(dir string, vars map[string]string) (*Template, error) {
 			"not supported (%s)", dir, d[0].DefRange)
 	}
 	for _, b := range blocks.OfType("source") {
-		t.sources[b.Labels[0]+"."+b.Labels[1]] = b.Body
+		ref := b.Labels[0] + "." + b.Labels[1]
+		if _, ok := t.sources[ref]; ok {
+			return nil, fmt.Errorf("reading template %s: source %q is "+
+				"declared twice (%s)", dir, ref, b.DefRange)
+		}
+		t.sources[ref] = b.Body
 	}
+	used := map[string]bool{}
 	for _, b := range blocks.OfType("build") {
 		bd, err := t.build(b)
 		if err != nil {
 			return nil, err
+		}
+		// Packer runs each build of a source on its own: their
+		// provisioners are not one list.
+		for _, ref := range bd.sources {
+			if used[ref] {
+				return nil, fmt.Errorf("reading template %s: source %q is "+
+					"built more than once, which is not supported", dir, ref)
+			}
+			used[ref] = true
 		}
 		t.builds = append(t.builds, bd)
 	}
@@ -179,16 +196,27 @@ func settings(p *hclparse.Parser, dir string, vars map[string]string,
 // its type as Packer does, or its default.
 func (t *Template) variables(blocks hcl.Blocks, given map[string]setting,
 ) error {
-	schema := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "type"}, {Name: "default"}}}
+	schema := &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "type"}, {Name: "default"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "validation"}},
+	}
 	vals := map[string]cty.Value{}
 	for _, b := range blocks {
 		name := b.Labels[0]
+		if _, ok := vals[name]; ok {
+			return fmt.Errorf("variable %q: declared twice (%s)", name,
+				b.DefRange)
+		}
 		content, _, diags := b.Body.PartialContent(schema)
 		if diags.HasErrors() {
 			return fmt.Errorf("variable %q: %w", name, diags)
 		}
-		typ := cty.DynamicPseudoType
+		if len(content.Blocks) > 0 {
+			return fmt.Errorf("variable %q: validation blocks are not "+
+				"supported (%s)", name, content.Blocks[0].DefRange)
+		}
+		// No type is cty.NilType, as in Packer: the default's type then.
+		typ := cty.NilType
 		if a, ok := content.Attributes["type"]; ok {
 			if typ, diags = typeexpr.TypeConstraint(a.Expr); diags.HasErrors() {
 				return fmt.Errorf("variable %q: type: %w", name, diags)
@@ -216,44 +244,62 @@ func fromEnv(name string) bool {
 	return ok
 }
 
-// value is one variable's value, from what set it or from its default.
+// value is one variable's value, from what set it or from its default,
+// read as Packer reads it: a variable without a type takes its default's;
+// a string from `-var` or the environment is taken as it is for a string
+// or a number, and as an HCL expression for any other type or none.
 func value(name string, typ cty.Type, def *hcl.Attribute,
 	given map[string]setting,
 ) (cty.Value, error) {
-	var v cty.Value
-	if g, ok := given[name]; ok {
-		expr := g.expr
-		if expr == nil && typ != cty.String && typ != cty.DynamicPseudoType {
-			// Strings for other types are HCL expressions, as for `-var`.
-			var diags hcl.Diagnostics
-			expr, diags = hclsyntax.ParseExpression([]byte(g.s), name,
-				hcl.InitialPos)
-			if diags.HasErrors() {
-				return cty.NilVal, fmt.Errorf("variable %q: %w", name, diags)
-			}
+	conv := func(v cty.Value) (cty.Value, error) {
+		if typ == cty.NilType {
+			return v, nil
 		}
-		v = cty.StringVal(g.s)
-		if expr != nil {
-			var diags hcl.Diagnostics
-			if v, diags = expr.Value(nil); diags.HasErrors() {
-				return cty.NilVal, fmt.Errorf("variable %q: %w", name, diags)
-			}
+		v, err := convert.Convert(v, typ)
+		if err != nil {
+			return cty.NilVal, fmt.Errorf("variable %q: %w", name, err)
 		}
-	} else if def != nil {
-		var diags hcl.Diagnostics
-		if v, diags = def.Expr.Value(nil); diags.HasErrors() {
+		return v, nil
+	}
+	var dv cty.Value
+	if def != nil {
+		v, diags := def.Expr.Value(nil)
+		if diags.HasErrors() {
 			return cty.NilVal, fmt.Errorf("variable %q: default: %w", name,
 				diags)
 		}
-	} else {
+		if typ == cty.NilType {
+			typ = v.Type()
+		}
+		var err error
+		if dv, err = conv(v); err != nil {
+			return cty.NilVal, err
+		}
+	}
+	g, ok := given[name]
+	switch {
+	case !ok && def != nil:
+		return dv, nil
+	case !ok:
 		return cty.NilVal, fmt.Errorf("variable %q: no value given and "+
 			"no default", name)
+	case g.expr == nil && (typ == cty.String || typ == cty.Number):
+		return conv(cty.StringVal(g.s))
 	}
-	v, err := convert.Convert(v, typ)
-	if err != nil {
-		return cty.NilVal, fmt.Errorf("variable %q: %w", name, err)
+	expr := g.expr
+	if expr == nil {
+		var diags hcl.Diagnostics
+		expr, diags = hclsyntax.ParseExpression([]byte(g.s), name,
+			hcl.InitialPos)
+		if diags.HasErrors() {
+			return cty.NilVal, fmt.Errorf("variable %q: %w", name, diags)
+		}
 	}
-	return v, nil
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return cty.NilVal, fmt.Errorf("variable %q: %w", name, diags)
+	}
+	return conv(v)
 }
 
 // locals evaluates the locals blocks; a local may use another, so each
@@ -266,6 +312,10 @@ func (t *Template) locals(blocks hcl.Blocks) error {
 			return fmt.Errorf("locals: %w", diags)
 		}
 		for name, a := range attrs {
+			if _, ok := todo[name]; ok {
+				return fmt.Errorf("local %q: defined twice (%s)", name,
+					a.Range)
+			}
 			todo[name] = a
 		}
 	}
@@ -307,8 +357,9 @@ var (
 	}
 	// metaSchema holds the provisioner arguments Packer takes for itself.
 	metaSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "only"}, {Name: "except"}, {Name: "pause_before"},
-		{Name: "max_retries"}, {Name: "timeout"}, {Name: "override"}}}
+		{Name: "only"}, {Name: "except"}, {Name: "name"},
+		{Name: "pause_before"}, {Name: "max_retries"}, {Name: "timeout"},
+		{Name: "continue_on_error"}, {Name: "override"}}}
 )
 
 func (t *Template) build(b *hcl.Block) (build, error) {
@@ -335,43 +386,65 @@ func (t *Template) build(b *hcl.Block) (build, error) {
 				diags)
 		}
 		p := provisioner{typ: pb.Labels[0], body: rest}
+		if a, ok := meta.Attributes["override"]; ok {
+			// It changes the configuration per source, as Prepare's last.
+			return build{}, fmt.Errorf("provisioner %q: override is not "+
+				"supported (%s)", p.typ, a.Range)
+		}
 		for key, dst := range map[string]*[]string{"only": &p.only,
 			"except": &p.except} {
 			if a, ok := meta.Attributes[key]; ok {
-				refs, err := t.refs(a.Expr)
+				names, err := t.strings(a.Expr)
 				if err != nil {
 					return build{}, fmt.Errorf("provisioner %q: %s: %w",
 						p.typ, key, err)
 				}
-				*dst = refs
+				*dst = names
 			}
+		}
+		if len(p.only) > 0 && len(p.except) > 0 {
+			return build{}, fmt.Errorf("provisioner %q: only one of only "+
+				"and except may be set", p.typ)
 		}
 		bd.provisioners = append(bd.provisioners, p)
 	}
 	return bd, nil
 }
 
-// refs reads a list of source references, "source.type.name" or
-// "type.name", as "type.name".
+// refs reads a build's list of source references, "source.type.name"
+// or "type.name", as "type.name".
 func (t *Template) refs(expr hcl.Expression) ([]string, error) {
+	names, err := t.strings(expr)
+	if err != nil {
+		return nil, err
+	}
+	var refs []string
+	for _, n := range names {
+		ref := strings.TrimPrefix(n, "source.")
+		if strings.Count(ref, ".") != 1 {
+			return nil, fmt.Errorf("%q is not a source reference", n)
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
+
+// strings reads a list of strings. A provisioner's only and except are
+// such lists, which Packer compares with "type.name" as they are.
+func (t *Template) strings(expr hcl.Expression) ([]string, error) {
 	v, diags := expr.Value(t.ctx)
 	if diags.HasErrors() {
 		return nil, diags
 	}
 	v, err := convert.Convert(v, cty.List(cty.String))
 	if err != nil || v.IsNull() {
-		return nil, errors.New("want a list of source references")
+		return nil, errors.New("want a list of strings")
 	}
-	var refs []string
+	var out []string
 	for _, e := range v.AsValueSlice() {
-		ref := strings.TrimPrefix(e.AsString(), "source.")
-		if strings.Count(ref, ".") != 1 {
-			return nil, fmt.Errorf("%q is not a source reference",
-				e.AsString())
-		}
-		refs = append(refs, ref)
+		out = append(out, e.AsString())
 	}
-	return refs, nil
+	return out, nil
 }
 
 // Source is the one source of type typ that the template's builds use.
@@ -407,7 +480,7 @@ func (t *Template) Provisioners(src Block, typ string) []Block {
 			continue
 		}
 		for _, p := range b.provisioners {
-			if p.typ != typ || (p.only != nil && !slices.Contains(p.only, ref)) ||
+			if p.typ != typ || (len(p.only) > 0 && !slices.Contains(p.only, ref)) ||
 				slices.Contains(p.except, ref) {
 				continue
 			}

@@ -110,6 +110,45 @@ func TestLoadRefuses(t *testing.T) {
 		hcl:  "build {\n  source \"source.kiln-local.web\" {}\n}",
 		want: "source blocks are not supported",
 	}, {
+		name: "override",
+		hcl: "build {\n  provisioner \"shell\" {\n" +
+			"    override = { web = { inline = [\"x\"] } }\n  }\n}",
+		want: `provisioner "shell": override is not supported`,
+	}, {
+		name: "only and except",
+		hcl: "build {\n  provisioner \"shell\" {\n" +
+			"    only   = [\"a.b\"]\n    except = [\"c.d\"]\n  }\n}",
+		want: "only one of only and except",
+	}, {
+		name: "validation",
+		hcl: "variable \"size\" {\n  default = 1\n" +
+			"  validation {\n    condition = true\n" +
+			"    error_message = \"x\"\n  }\n}",
+		want: `variable "size": validation blocks are not supported`,
+	}, {
+		name: "variable twice",
+		hcl:  "variable \"a\" { default = 1 }\nvariable \"a\" { default = 2 }",
+		want: `variable "a": declared twice`,
+	}, {
+		name: "local twice",
+		hcl:  "locals {\n  a = 1\n}\nlocals {\n  a = 2\n}",
+		want: `local "a": defined twice`,
+	}, {
+		name: "source twice",
+		hcl:  "source \"kiln-local\" \"a\" {}\nsource \"kiln-local\" \"a\" {}",
+		want: `source "kiln-local.a" is declared twice`,
+	}, {
+		name: "source in two builds",
+		hcl: "source \"kiln-local\" \"a\" {}\n" +
+			"build {\n  sources = [\"kiln-local.a\"]\n}\n" +
+			"build {\n  sources = [\"source.kiln-local.a\"]\n}",
+		want: `source "kiln-local.a" is built more than once`,
+	}, {
+		name: "default's type",
+		hcl:  `variable "flag" { default = false }`,
+		vars: map[string]string{"flag": "maybe"},
+		want: `variable "flag"`,
+	}, {
 		name: "json variables",
 		hcl:  `variable "image" { default = "x" }`,
 		json: true,
@@ -219,5 +258,72 @@ build {
 	if l := got["list"].AsValueSlice(); len(l) != 1 ||
 		l[0].AsString() != "file" {
 		t.Errorf("d = %#v, want [file] from the file", got["list"])
+	}
+}
+
+// A variable without a type takes its default's, so a value set for it
+// is converted as Packer converts it; a number or string from -var is
+// taken as it is. A provisioner's only and except match "type.name" as
+// written, and a meta-argument such as name is no part of its body.
+func TestPackerSemantics(t *testing.T) {
+	dir := t.TempDir()
+	err := os.WriteFile(filepath.Join(dir, "t.pkr.hcl"), []byte(`
+variable "size" {
+  default = 4
+}
+variable "on" {
+  default = false
+}
+variable "label" {
+  type = string
+}
+source "kiln-local" "t" {
+  disk_size_gb = var.size
+  on           = var.on
+  label        = var.label
+}
+build {
+  sources = ["source.kiln-local.t"]
+  provisioner "kiln-container" {
+    only  = ["source.kiln-local.t"]
+    image = "not run: only does not match source.kiln-local.t"
+  }
+  provisioner "kiln-container" {
+    except = ["source.kiln-local.t"]
+    name   = "run"
+    image  = "run"
+  }
+}
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := template.Load(dir, map[string]string{"size": "8.0",
+		"on": "true", "label": "1+1"})
+	if err != nil {
+		t.Fatalf("Load() = %v", err)
+	}
+	src, err := tpl.Source("kiln-local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := attrs(t, tpl, src)
+	if !got["disk_size_gb"].RawEquals(cty.NumberIntVal(8)) {
+		t.Errorf("disk_size_gb = %#v, want the number 8", got["disk_size_gb"])
+	}
+	if !got["on"].RawEquals(cty.True) {
+		t.Errorf("on = %#v, want true", got["on"])
+	}
+	if !got["label"].RawEquals(cty.StringVal("1+1")) {
+		t.Errorf("label = %#v, want the string 1+1", got["label"])
+	}
+	ps := tpl.Provisioners(src, "kiln-container")
+	if len(ps) != 1 {
+		t.Fatalf("Provisioners() = %d blocks, want the one except spares",
+			len(ps))
+	}
+	if p := attrs(t, tpl, ps[0]); p["image"].AsString() != "run" ||
+		p["name"] != cty.NilVal {
+		t.Errorf("provisioner = %#v, want image run and no name", p)
 	}
 }
