@@ -2,6 +2,7 @@ package rollout_test
 
 import (
 	"context"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -273,6 +274,27 @@ func (v *env) versions() []string {
 		ts = append(ts, base(ver.GetInstanceTemplate()))
 	}
 	return ts
+}
+
+// rollout rolls the group onto image, as the mage target does, and
+// fails the test when fewer than two instances are healthy after any
+// step; it returns what the rollout printed.
+func (v *env) rollout(image string) string {
+	v.t.Helper()
+	v.clock.afterStep = func() {
+		if n := v.healthy(); n < 2 {
+			v.t.Errorf("healthy instances = %d, want >= 2: %s", n,
+				v.describe())
+		}
+	}
+	defer func() { v.clock.afterStep = nil }()
+	var out strings.Builder
+	o := v.opts()
+	o.Progress = io.MultiWriter(o.Progress, &out)
+	if err := rollout.Rollout(v.t.Context(), v.s, image, o); err != nil {
+		v.t.Fatalf("Rollout(%q) = %v", image, err)
+	}
+	return out.String()
 }
 
 // templates names the global instance templates, sorted.

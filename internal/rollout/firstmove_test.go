@@ -50,22 +50,11 @@ func TestFirstRolloutOffContainerDeclaration(t *testing.T) {
 	v.image("wpt-server-0", 0) // older, and used by nothing
 	v.srv.Step()
 	img := v.image("wpt-server-2", 2)
-	v.clock.afterStep = func() {
-		if n := v.healthy(); n < 2 {
-			t.Errorf("healthy instances = %d, want >= 2: %s", n, v.describe())
-		}
-	}
-
-	var out strings.Builder
-	o := v.opts()
-	o.Progress = io.MultiWriter(o.Progress, &out)
-	if err := rollout.Rollout(t.Context(), v.s, "", o); err != nil {
-		t.Fatalf("Rollout() = %v", err)
-	}
+	out := v.rollout("")
 	if want := "Note: it keeps boot-time metadata from " + oldTpl +
 		": gce-container-declaration (only Container-Optimized OS reads " +
-		"it)\n"; !strings.Contains(out.String(), want) {
-		t.Errorf("output lacks %q:\n%s", want, out.String())
+		"it)\n"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 	tpl, err := v.c.Template(t.Context(), gce.Global, newTpl)
 	v.check(err)
@@ -80,6 +69,7 @@ func TestFirstRolloutOffContainerDeclaration(t *testing.T) {
 
 	// Status and prune know the old template and its image only by
 	// their links, and leave them be.
+	o := v.opts()
 	st, err := rollout.Status(t.Context(), v.s, o)
 	if err != nil {
 		t.Fatalf("Status() = %v", err)
@@ -98,7 +88,8 @@ func TestFirstRolloutOffContainerDeclaration(t *testing.T) {
 			"[wpt-server-0] and none", rep.Images, rep.Templates)
 	}
 
-	out.Reset()
+	var back strings.Builder
+	o.Progress = io.MultiWriter(o.Progress, &back)
 	if err := rollout.Rollback(t.Context(), v.s, "", o); err != nil {
 		t.Fatalf("Rollback() = %v", err)
 	}
@@ -114,8 +105,8 @@ func TestFirstRolloutOffContainerDeclaration(t *testing.T) {
 		t.Errorf("state of the image left = %s, want DEPRECATED", got)
 	}
 	if want := "runs image cos-stable on template " + oldTpl; !strings.
-		Contains(out.String(), want) {
-		t.Errorf("rollback output lacks %q:\n%s", want, out.String())
+		Contains(back.String(), want) {
+		t.Errorf("rollback output lacks %q:\n%s", want, back.String())
 	}
 }
 

@@ -247,20 +247,10 @@ func TestRolloutThreeZones(t *testing.T) {
 	v := newEnvFrom(t, seed{zones: []string{region + "-a", region + "-b",
 		region + "-c"}})
 	v.image("wpt-server-2", 2)
-	v.clock.afterStep = func() {
-		if n := v.healthy(); n < 2 {
-			t.Errorf("healthy instances = %d, want >= 2: %s", n, v.describe())
-		}
-	}
-	var out strings.Builder
-	o := v.opts()
-	o.Progress = io.MultiWriter(o.Progress, &out)
-	if err := rollout.Rollout(t.Context(), v.s, "", o); err != nil {
-		t.Fatalf("Rollout() = %v", err)
-	}
+	out := v.rollout("")
 	if want := "Note: MIG web spans 3 zones, so max surge 3 and max " +
-		"unavailable 0, not 1 and 0"; !strings.Contains(out.String(), want) {
-		t.Errorf("output lacks %q:\n%s", want, out.String())
+		"unavailable 0, not 1 and 0"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 	if got := v.onTemplates(); got[newTpl] != 2 || len(got) != 1 {
 		t.Errorf("instances per template = %v, want 2 on %s", got, newTpl)

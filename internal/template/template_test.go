@@ -30,12 +30,12 @@ func attrs(t *testing.T, tpl *template.Template, b template.Block,
 	return out
 }
 
-// A source and its provisioners come out with variables (given,
-// defaulted, converted to their types), locals that use each other and
-// path.root evaluated; provisioners limited to other sources stay out.
-func TestLoad(t *testing.T) {
-	tpl, err := template.Load("testdata/ok", map[string]string{
-		"image": "registry.example/web:1", "size": "8"})
+// load loads the template in dir with vars and evaluates its one
+// kiln-local source.
+func load(t *testing.T, dir string, vars map[string]string,
+) (*template.Template, template.Block, map[string]cty.Value) {
+	t.Helper()
+	tpl, err := template.Load(dir, vars)
 	if err != nil {
 		t.Fatalf("Load() = %v", err)
 	}
@@ -43,11 +43,19 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Source() = %v", err)
 	}
+	return tpl, src, attrs(t, tpl, src)
+}
+
+// A source and its provisioners come out with variables (given,
+// defaulted, converted to their types), locals that use each other and
+// path.root evaluated; provisioners limited to other sources stay out.
+func TestLoad(t *testing.T) {
+	tpl, src, got := load(t, "testdata/ok", map[string]string{
+		"image": "registry.example/web:1", "size": "8"})
 	if src.Name != "web" {
 		t.Errorf("Source().Name = %q, want web (the one the build uses)",
 			src.Name)
 	}
-	got := attrs(t, tpl, src)
 	if got["image_name"].AsString() != "web-8" {
 		t.Errorf("image_name = %#v, want web-8", got["image_name"])
 	}
@@ -239,15 +247,7 @@ build {
 	t.Setenv("PKR_VAR_b", "env")
 	t.Setenv("PKR_VAR_undeclared", "ignored")
 
-	tpl, err := template.Load(dir, map[string]string{"c": "flag"})
-	if err != nil {
-		t.Fatalf("Load() = %v", err)
-	}
-	src, err := tpl.Source("kiln-local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := attrs(t, tpl, src)
+	_, _, got := load(t, dir, map[string]string{"c": "flag"})
 	var values []string
 	for _, v := range got["values"].AsValueSlice() {
 		values = append(values, v.AsString())
@@ -298,16 +298,8 @@ build {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := template.Load(dir, map[string]string{"size": "8.0",
+	tpl, src, got := load(t, dir, map[string]string{"size": "8.0",
 		"on": "true", "label": "1+1"})
-	if err != nil {
-		t.Fatalf("Load() = %v", err)
-	}
-	src, err := tpl.Source("kiln-local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := attrs(t, tpl, src)
 	if !got["disk_size_gb"].RawEquals(cty.NumberIntVal(8)) {
 		t.Errorf("disk_size_gb = %#v, want the number 8", got["disk_size_gb"])
 	}
