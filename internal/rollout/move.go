@@ -226,22 +226,29 @@ func (r *session) policyPatch(
 	}
 }
 
-// limits are the settings' max surge and max unavailable for the MIG: a
+// limits are the settings' max surge and max unavailable for the MIG. A
 // regional MIG's API refuses a fixed value above 0 and below its number
-// of zones, so such a value is raised to it, and note says so.
+// of zones; such a surge is raised to that number, and such an
+// unavailability becomes 0 with the surge at least that number, since
+// raising it could take every instance down at once. note says what
+// changed, or is empty.
 func (r *session) limits(igm *computepb.InstanceGroupManager) (
 	surge, unavailable int, note string,
 ) {
 	want := r.s.Policy
 	surge, unavailable = *want.MaxSurge, *want.MaxUnavailable
-	zones, raised := len(igm.GetDistributionPolicy().GetZones()), false
-	for _, v := range []*int{&surge, &unavailable} {
-		if igm.GetRegion() != "" && *v > 0 && *v < zones {
-			*v, raised = zones, true
-		}
+	zones := len(igm.GetDistributionPolicy().GetZones())
+	between := func(n int) bool {
+		return igm.GetRegion() != "" && n > 0 && n < zones
 	}
-	if !raised {
+	if !between(surge) && !between(unavailable) {
 		return surge, unavailable, ""
+	}
+	if between(unavailable) {
+		unavailable = 0
+	}
+	if between(surge) || unavailable == 0 {
+		surge = max(surge, zones)
 	}
 	return surge, unavailable, fmt.Sprintf("MIG %s spans %d zones, so "+
 		"max surge %d and max unavailable %d, not %d and %d: a regional "+
