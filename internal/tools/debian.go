@@ -13,9 +13,9 @@ import (
 // Missing returns the Debian packages of pkgs that are not installed.
 // An entry "a|b" is satisfied by either, as in a Depends field, and is
 // missing as a, its first: "docker.io|docker-ce|moby-engine" accepts the
-// Docker a machine already has (GitHub's runners come with moby-engine,
-// which conflicts with docker.io) and installs Debian's where there is
-// none.
+// Docker a machine already has (GitHub's Ubuntu runners carry Docker's
+// or Microsoft's packages, whose containerd conflicts with docker.io's)
+// and installs Debian's where there is none.
 func Missing(ctx context.Context, pkgs []string) []string {
 	var missing []string
 	for _, p := range pkgs {
