@@ -281,12 +281,7 @@ func (v *env) versions() []string {
 // step; it returns what the rollout printed.
 func (v *env) rollout(image string) string {
 	v.t.Helper()
-	v.clock.afterStep = func() {
-		if n := v.healthy(); n < 2 {
-			v.t.Errorf("healthy instances = %d, want >= 2: %s", n,
-				v.describe())
-		}
-	}
+	v.keepTwoHealthy()
 	defer func() { v.clock.afterStep = nil }()
 	var out strings.Builder
 	o := v.opts()
@@ -295,6 +290,17 @@ func (v *env) rollout(image string) string {
 		v.t.Fatalf("Rollout(%q) = %v", image, err)
 	}
 	return out.String()
+}
+
+// keepTwoHealthy fails the test when fewer than two instances are
+// healthy after a step of emulated time.
+func (v *env) keepTwoHealthy() {
+	v.clock.afterStep = func() {
+		if n := v.healthy(); n < 2 {
+			v.t.Errorf("healthy instances = %d, want >= 2: %s", n,
+				v.describe())
+		}
+	}
 }
 
 // templates names the global instance templates, sorted.

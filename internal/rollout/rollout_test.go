@@ -355,6 +355,49 @@ func TestRolloutResumesAfterInterrupt(t *testing.T) {
 	}
 }
 
+// Wherever a rollout is interrupted, at any of its waits, running it
+// again converges on the new template without a second template and
+// without the group ever losing a healthy instance.
+func TestRolloutResumesAfterAnyInterrupt(t *testing.T) {
+	for n := 1; ; n++ {
+		if n > 60 {
+			t.Fatal("rollout still waiting after 60 waits")
+		}
+		v := newEnv(t)
+		v.image("wpt-server-2", 2)
+		ctx, cancel := context.WithCancel(t.Context())
+		v.clock.onSleep = func(i int) {
+			if i == n {
+				cancel()
+			}
+		}
+		v.keepTwoHealthy()
+		err := rollout.Rollout(ctx, v.s, "", v.opts())
+		cancel()
+		if err == nil {
+			t.Logf("a rollout waits %d times; each interrupt converged", n-1)
+			return
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Rollout() cancelled at wait %d = %v, want "+
+				"context.Canceled", n, err)
+		}
+		v.clock.onSleep = nil
+		out := v.rollout("")
+		if got := v.onTemplates(); got[newTpl] != 2 || len(got) != 1 ||
+			!v.group().GetStatus().GetIsStable() {
+			t.Errorf("after an interrupt at wait %d and a rerun: instances "+
+				"per template %v, want 2 on %s, stable", n, got, newTpl)
+		}
+		if got := v.templates(); !slices.Equal(got, []string{oldTpl, newTpl}) {
+			t.Errorf("after an interrupt at wait %d: templates %v", n, got)
+		}
+		if t.Failed() {
+			t.Fatalf("rerun said:\n%s", out)
+		}
+	}
+}
+
 // A group in the middle of another change is left alone.
 func TestRolloutRefusesUnstableGroup(t *testing.T) {
 	v := newEnv(t)
