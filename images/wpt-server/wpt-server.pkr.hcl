@@ -68,6 +68,10 @@ build {
       name   = "wpt-server.service"
       source = "${path.root}/wpt-server.service"
     }
+    unit {
+      name   = "container-metadata-block.service"
+      source = "${path.root}/container-metadata-block.service"
+    }
     # Host keys are removed from the image; each instance makes its own
     # before sshd's config test, which fails without them.
     dropin {
@@ -75,6 +79,9 @@ build {
       name    = "host-keys"
       content = "[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n"
     }
-    enable = ["wpt-server.service", "docker.service"]
+    enable = [
+      "wpt-server.service", "container-metadata-block.service",
+      "docker.service",
+    ]
   }
 }

@@ -99,10 +99,13 @@ func TestBakeWPTServer(t *testing.T) {
 	if mid := read("/etc/machine-id"); mid != "" {
 		t.Errorf("/etc/machine-id = %q, want empty", mid)
 	}
-	link, err := d.Lstat(ctx,
-		"/etc/systemd/system/multi-user.target.wants/wpt-server.service")
-	if err != nil || link.Target != "/etc/systemd/system/wpt-server.service" {
-		t.Errorf("wpt-server.service enable link = %+v, %v", link, err)
+	for _, unit := range []string{"wpt-server.service",
+		"container-metadata-block.service"} {
+		link, err := d.Lstat(ctx,
+			"/etc/systemd/system/multi-user.target.wants/"+unit)
+		if err != nil || link.Target != "/etc/systemd/system/"+unit {
+			t.Errorf("%s enable link = %+v, %v", unit, link, err)
+		}
 	}
 	ssh, err := d.ReadDir(ctx, "/etc/ssh")
 	if err != nil {
