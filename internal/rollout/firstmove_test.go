@@ -47,7 +47,9 @@ func TestFirstRolloutOffContainerDeclaration(t *testing.T) {
 			"google-logging-enabled": "true",
 		},
 	})
-	v.image("wpt-server-0", 0) // older, and used by nothing
+	// Older by its creation time, not by a tie, and used by nothing:
+	// the prune below deletes it.
+	v.image("wpt-server-0", 0)
 	v.srv.Step()
 	img := v.image("wpt-server-2", 2)
 	out := v.rollout("")
